@@ -1,0 +1,21 @@
+/**
+ * How long to wait before replacing a worker that died: doubling from `initialMs` for every
+ * death within `windowMs`, up to `maxMs`. A worker that crashes once is back at once; one that
+ * crashes in a loop does not burn a core being restarted.
+ */
+export class RestartBackoff {
+  private deaths: number[] = [];
+
+  constructor(
+    private readonly initialMs = 100,
+    private readonly maxMs = 10_000,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /** Records a death at `now` and returns the delay before the replacement starts. */
+  nextDelay(now: number): number {
+    this.deaths = this.deaths.filter((time) => now - time < this.windowMs);
+    this.deaths.push(now);
+    return Math.min(this.initialMs * 2 ** (this.deaths.length - 1), this.maxMs);
+  }
+}

@@ -1,0 +1,183 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { isReadyMessage } from './messages.js';
+import { RestartBackoff } from './restart-backoff.js';
+
+/** After this many workers in a row die before listening, start-up is hopeless. */
+const MAX_STARTUP_FAILURES = 3;
+/** A replacement that does not listen within this time aborts a rolling restart. */
+const READY_TIMEOUT_MS = 30_000;
+/** Beyond SHUTDOWN_TIMEOUT_MS, how long the supervisor waits for workers before killing them. */
+const EXIT_GRACE_MS = 5_000;
+
+type WorkerState = 'starting' | 'ready' | 'draining';
+
+/**
+ * The primary process: forks `config.workers` workers that share the gRPC port, replaces those
+ * that die (with back-off), drains them all on SIGTERM/SIGINT and rolls them one at a time on
+ * SIGHUP. Knows nothing of gRPC: workers report readiness over IPC.
+ */
+export class Supervisor {
+  private readonly states = new Map<Worker, WorkerState>();
+  private readonly backoff = new RestartBackoff();
+  private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  private consecutiveStartupFailures = 0;
+  /** The port actually bound, so that replacements bind the same one when GRPC_PORT is 0. */
+  private boundPort: number | undefined;
+  private shuttingDown = false;
+  private rolling = false;
+  /** Raised to 1 when start-up failed, so that the supervisor's exit reports it. */
+  private exitCode = 0;
+  /** Workers replaced after an unexpected exit. */
+  restarts = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    process.on('SIGTERM', () => this.shutdown('SIGTERM'));
+    process.on('SIGINT', () => this.shutdown('SIGINT'));
+    process.on('SIGHUP', () => void this.rollingRestart());
+    for (let i = 0; i < this.config.workers; i++) this.fork();
+  }
+
+  private fork(): Worker {
+    const env = this.boundPort === undefined ? {} : { GRPC_PORT: String(this.boundPort) };
+    const worker = cluster.fork(env);
+    this.states.set(worker, 'starting');
+    worker.on('message', (message) => {
+      if (!isReadyMessage(message)) return;
+      if (this.states.get(worker) === 'starting') this.states.set(worker, 'ready');
+      this.consecutiveStartupFailures = 0;
+      if (this.boundPort === undefined) {
+        this.boundPort = message.port;
+        this.logger.info({ host: this.config.grpcHost, port: message.port }, `serving gRPC on ${this.config.grpcHost}:${message.port}`);
+      }
+    });
+    worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
+    return worker;
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const state = this.states.get(worker);
+    this.states.delete(worker);
+    const details = { worker: worker.id, pid: worker.process.pid, code, signal };
+    if (this.shuttingDown) {
+      this.logger.info(details, 'worker exited');
+      if (this.states.size === 0) this.exit(0, 'all workers stopped');
+      return;
+    }
+    if (state === 'draining') {
+      this.logger.info(details, 'worker retired');
+      return;
+    }
+    if (state === 'starting') {
+      this.consecutiveStartupFailures++;
+      if (this.consecutiveStartupFailures >= MAX_STARTUP_FAILURES) {
+        this.logger.fatal(
+          details,
+          `workers keep dying at start-up (${this.consecutiveStartupFailures} in a row); see the worker's error above. Giving up`,
+        );
+        this.shuttingDown = true;
+        this.cancelPendingRestarts();
+        for (const other of this.states.keys()) other.process.kill('SIGKILL');
+        if (this.states.size === 0) this.exit(1, 'start-up failed');
+        else this.exitCode = 1;
+        return;
+      }
+    }
+    const delayMs = this.backoff.nextDelay(Date.now());
+    this.logger.error({ ...details, restartInMs: delayMs }, 'worker died; replacing it');
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(timer);
+      this.restarts++;
+      this.fork();
+    }, delayMs);
+    this.pendingRestarts.add(timer);
+  }
+
+  private shutdown(signal: string): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.cancelPendingRestarts();
+    this.logger.info({ signal, workers: this.states.size }, 'shutting down: draining workers');
+    if (this.states.size === 0) this.exit(0, 'no workers were running');
+    for (const [worker, state] of this.states) {
+      if (state !== 'draining') this.drainWorker(worker);
+    }
+    setTimeout(() => {
+      this.logger.error({ workers: this.states.size }, 'workers did not stop in time; killing them');
+      for (const worker of this.states.keys()) worker.process.kill('SIGKILL');
+      this.exit(1, 'forced');
+    }, this.config.shutdownTimeoutMs + EXIT_GRACE_MS).unref();
+  }
+
+  /** Replaces every worker, one at a time: the new one listens before the old one drains. */
+  private async rollingRestart(): Promise<void> {
+    if (this.rolling || this.shuttingDown) {
+      this.logger.warn('SIGHUP ignored: a rolling restart or shutdown is already under way');
+      return;
+    }
+    this.rolling = true;
+    this.logger.info({ workers: this.states.size }, 'rolling restart started');
+    try {
+      for (const old of [...this.states.keys()]) {
+        if (this.shuttingDown) return;
+        if (this.states.get(old) !== 'ready') continue;
+        const replacement = this.fork();
+        await this.whenReady(replacement);
+        if (this.shuttingDown) return;
+        const exited = new Promise((resolve) => old.once('exit', resolve));
+        this.drainWorker(old);
+        await exited;
+      }
+      this.logger.info({ workers: this.states.size }, 'rolling restart finished');
+    } catch (error) {
+      this.logger.error({ err: error }, 'rolling restart aborted');
+    } finally {
+      this.rolling = false;
+    }
+  }
+
+  private whenReady(worker: Worker): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${worker.id} did not listen within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const onMessage = (message: unknown) => {
+        if (!isReadyMessage(message)) return;
+        cleanup();
+        resolve();
+      };
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`worker ${worker.id} exited before it listened`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
+  }
+
+  private drainWorker(worker: Worker): void {
+    this.states.set(worker, 'draining');
+    if (worker.isConnected()) worker.send({ type: 'drain' });
+    else worker.process.kill('SIGTERM');
+  }
+
+  private cancelPendingRestarts(): void {
+    for (const timer of this.pendingRestarts) clearTimeout(timer);
+    this.pendingRestarts.clear();
+  }
+
+  private exit(code: number, reason: string): void {
+    const exitCode = Math.max(code, this.exitCode);
+    this.logger.info({ exitCode, reason }, 'supervisor exiting');
+    process.exit(exitCode);
+  }
+}

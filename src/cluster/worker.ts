@@ -1,0 +1,54 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { GrpcServer } from '../grpc/grpc-server.js';
+import { RedirectRouter } from '../routing/redirect-router.js';
+import { isDrainMessage, type ReadyMessage } from './messages.js';
+
+/** Exit code of a worker that could not start serving (e.g. the port is taken). */
+export const EXIT_CANNOT_LISTEN = 3;
+
+export interface WorkerOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Under pm2 the ready signal is the string `ready` (`wait_ready`); under our supervisor a message. */
+  readonly readySignal: 'cluster' | 'pm2' | 'none';
+}
+
+/**
+ * One serving process: a gRPC server with its own routing rotation. Drains and exits 0 on
+ * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
+ */
+export async function runWorker({ config, logger, readySignal }: WorkerOptions): Promise<void> {
+  const router = new RedirectRouter(config);
+  const server = new GrpcServer({ host: config.grpcHost, port: config.grpcPort, router, logger });
+
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (error) {
+    logger.fatal({ err: error }, `cannot listen on ${config.grpcHost}:${config.grpcPort}: ${(error as Error).message}`);
+    process.exit(EXIT_CANNOT_LISTEN);
+  }
+  logger.info({ host: config.grpcHost, port }, 'worker listening');
+
+  let draining = false;
+  const drain = (reason: string): void => {
+    if (draining) return;
+    draining = true;
+    logger.info({ reason, timeoutMs: config.shutdownTimeoutMs }, 'worker draining');
+    void server.drain(config.shutdownTimeoutMs).then((finished) => {
+      if (finished) logger.info('worker drained');
+      else logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'worker drain timed out; calls in flight were cut off');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => drain('SIGTERM'));
+  process.on('SIGINT', () => drain('SIGINT'));
+  process.on('message', (message) => {
+    if (isDrainMessage(message)) drain('supervisor');
+  });
+  process.on('disconnect', () => drain('supervisor gone'));
+
+  if (readySignal === 'cluster') process.send?.({ type: 'ready', port } satisfies ReadyMessage);
+  else if (readySignal === 'pm2') process.send?.('ready');
+}

@@ -1,0 +1,93 @@
+import { availableParallelism } from 'node:os';
+import { OriginAllowList } from '../routing/origin-allow-list.js';
+import { parseCdnBaseUrl } from './cdn-base-url.js';
+import { ConfigError } from './config-error.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The service's whole configuration, read from the environment once and frozen. */
+export interface Config {
+  /** `CDN_HOST` as given, and the base URL of CDN answers derived from it. */
+  readonly cdnHost: string;
+  readonly cdnBaseUrl: string;
+  readonly originEvery: number;
+  readonly originAllowList: OriginAllowList;
+  readonly grpcHost: string;
+  readonly grpcPort: number;
+  readonly workers: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates every variable. Throws {@link ConfigError} naming the first bad one.
+ * An empty variable counts as unset.
+ */
+export function loadConfig(env: Environment): Config {
+  const read = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value === '' ? fallback : value;
+  };
+
+  const cdnHost = read('CDN_HOST', 'cdn.example.com');
+  const cdn = parseCdnBaseUrl(cdnHost);
+  if ('problem' in cdn) throw new ConfigError('CDN_HOST', cdnHost, cdn.problem);
+
+  const originHosts = read('ORIGIN_HOSTS', '*.origin-cluster');
+  let originAllowList: OriginAllowList;
+  try {
+    originAllowList = new OriginAllowList(originHosts.split(',').filter((p) => p.trim() !== ''));
+  } catch (error) {
+    throw new ConfigError(
+      'ORIGIN_HOSTS',
+      originHosts,
+      `expected comma-separated host names or *.suffix wildcards (${(error as Error).message})`,
+    );
+  }
+
+  const grpcHost = read('GRPC_HOST', '0.0.0.0');
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(grpcHost)) {
+    throw new ConfigError('GRPC_HOST', grpcHost, 'expected an IP address or host name to listen on');
+  }
+
+  const logLevel = read('LOG_LEVEL', 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return Object.freeze({
+    cdnHost,
+    cdnBaseUrl: cdn.baseUrl,
+    originEvery: readInteger(read, 'ORIGIN_EVERY', 10, 0, 1_000_000_000, '(0 = never, 1 = every call)'),
+    originAllowList,
+    grpcHost,
+    grpcPort: readInteger(read, 'GRPC_PORT', 50051, 0, 65535, '(0 = any free port)'),
+    workers: readInteger(read, 'WORKERS', availableParallelism(), 1, 1024, '(worker processes)'),
+    logLevel: logLevel as LogLevel,
+    shutdownTimeoutMs: readInteger(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000, '(milliseconds)'),
+  });
+}
+
+function readInteger(
+  read: (name: string, fallback: string) => string,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  meaning: string,
+): number {
+  const text = read(name, String(fallback));
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(name, text, `expected a whole number from ${min} to ${max} ${meaning}`);
+  }
+  return value;
+}
+
+/** The effective configuration as plain data, for the one start-up log line. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return { ...config, originAllowList: config.originAllowList.patterns };
+}

@@ -1,0 +1,70 @@
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { RedirectRouter } from '../routing/redirect-router.js';
+import type { Logger } from '../logging/logger.js';
+import { createReflectionService } from './reflection.js';
+import { createRedirectHandler, redirectServiceDefinition, REDIRECT_SERVICE_NAME } from './redirect-service.js';
+
+/** Requests larger than this are refused by grpc-js with RESOURCE_EXHAUSTED. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly router: RedirectRouter;
+  readonly logger: Logger;
+}
+
+/** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
+export class GrpcServer {
+  private readonly server: Server;
+  private readonly health = new HealthImplementation({ '': 'SERVING', [REDIRECT_SERVICE_NAME]: 'SERVING' });
+  private draining: Promise<boolean> | undefined;
+
+  constructor(private readonly options: GrpcServerOptions) {
+    const channelOptions: ChannelOptions = {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // Channelz bookkeeping costs time on every call and nobody reads it here.
+      'grpc.enable_channelz': 0,
+    };
+    this.server = new Server(channelOptions);
+    this.server.addService(redirectServiceDefinition, {
+      Redirect: createRedirectHandler(options.router, options.logger),
+    });
+    this.health.addToServer(this.server);
+    createReflectionService().addToServer(this.server);
+  }
+
+  /** Binds and starts serving; resolves with the port actually bound. */
+  listen(): Promise<number> {
+    const { host, port } = this.options;
+    const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) => {
+        if (error) reject(error);
+        else resolve(boundPort);
+      });
+    });
+  }
+
+  /**
+   * Health turns NOT_SERVING, new connections are refused, calls in flight finish; after
+   * `timeoutMs` whatever is left is cut off. Resolves `true` when everything finished in time.
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    this.draining ??= new Promise((resolve) => {
+      this.health.setStatus('', 'NOT_SERVING');
+      this.health.setStatus(REDIRECT_SERVICE_NAME, 'NOT_SERVING');
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve(false);
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    return this.draining;
+  }
+}

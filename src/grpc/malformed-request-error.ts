@@ -1,0 +1,9 @@
+/** The request bytes are not a valid `loadBalancer.Request` message. */
+export class MalformedRequestError extends Error {
+  readonly code = 'ERR_MALFORMED_REQUEST';
+
+  constructor(reason: string) {
+    super(`request: ${reason}`);
+    this.name = 'MalformedRequestError';
+  }
+}

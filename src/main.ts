@@ -1,0 +1,44 @@
+import cluster from 'node:cluster';
+import { ConfigError } from './config/config-error.js';
+import { describeConfig, loadConfig, type Config } from './config/config.js';
+import { createLogger } from './logging/logger.js';
+import { Supervisor } from './cluster/supervisor.js';
+import { runWorker } from './cluster/worker.js';
+
+/**
+ * Entry point of `npm start`, pm2 and the container. The primary supervises `WORKERS` worker
+ * processes; a worker serves gRPC. Under pm2 (which sets `pm_id`) pm2 is the supervisor, so the
+ * process serves directly and never forks.
+ */
+function main(): void {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`video-balancer: invalid configuration: ${error.message}\n`);
+    process.exit(1);
+  }
+
+  const underPm2 = process.env['pm_id'] !== undefined;
+  if (underPm2 || cluster.isWorker) {
+    const id = underPm2 ? `pm2-${process.env['pm_id']}` : cluster.worker?.id;
+    const logger = createLogger(config.logLevel, { role: 'worker', worker: id });
+    process.on('uncaughtException', (error) => {
+      logger.fatal({ err: error }, 'uncaught exception; worker exiting');
+      process.exit(1);
+    });
+    if (underPm2) logger.info({ config: describeConfig(config) }, 'starting under pm2');
+    void runWorker({ config, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
+    return;
+  }
+
+  const logger = createLogger(config.logLevel, { role: 'primary' });
+  logger.info({ config: describeConfig(config) }, 'starting video-balancer');
+  if (config.originAllowList.allowsAnyHost) {
+    logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
+  }
+  new Supervisor(config, logger).start();
+}
+
+main();
