@@ -38,7 +38,10 @@ function main(): void {
   if (config.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }
-  new Supervisor(config, logger).start();
+  new Supervisor(config, logger).start().catch((error: unknown) => {
+    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  });
 }
 
 main();

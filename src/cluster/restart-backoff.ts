@@ -1,7 +1,7 @@
 /**
- * How long to wait before replacing a worker that died: doubling from `initialMs` for every
- * death within `windowMs`, up to `maxMs`. A worker that crashes once is back at once; one that
- * crashes in a loop does not burn a core being restarted.
+ * How long to wait before replacing a worker that died: no wait for the first death within
+ * `windowMs`, then `initialMs`, doubling for every further death, up to `maxMs`. A worker that
+ * crashes once is back at once; one that crashes in a loop does not burn a core being restarted.
  */
 export class RestartBackoff {
   private deaths: number[] = [];
@@ -16,6 +16,7 @@ export class RestartBackoff {
   nextDelay(now: number): number {
     this.deaths = this.deaths.filter((time) => now - time < this.windowMs);
     this.deaths.push(now);
-    return Math.min(this.initialMs * 2 ** (this.deaths.length - 1), this.maxMs);
+    const deaths = this.deaths.length;
+    return deaths === 1 ? 0 : Math.min(this.initialMs * 2 ** (deaths - 2), this.maxMs);
   }
 }

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { findFreePort } from './free-port.js';
 import { isReadyMessage } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 
@@ -23,8 +24,9 @@ export class Supervisor {
   private readonly backoff = new RestartBackoff();
   private readonly pendingRestarts = new Set<NodeJS.Timeout>();
   private consecutiveStartupFailures = 0;
-  /** The port actually bound, so that replacements bind the same one when GRPC_PORT is 0. */
-  private boundPort: number | undefined;
+  /** The port every worker binds: GRPC_PORT, or a free one chosen at start when it is 0. */
+  private port = 0;
+  private announced = false;
   private shuttingDown = false;
   private rolling = false;
   /** Raised to 1 when start-up failed, so that the supervisor's exit reports it. */
@@ -37,7 +39,8 @@ export class Supervisor {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    this.port = this.config.grpcPort === 0 ? await findFreePort(this.config.grpcHost) : this.config.grpcPort;
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.on('SIGINT', () => this.shutdown('SIGINT'));
     process.on('SIGHUP', () => void this.rollingRestart());
@@ -45,15 +48,14 @@ export class Supervisor {
   }
 
   private fork(): Worker {
-    const env = this.boundPort === undefined ? {} : { GRPC_PORT: String(this.boundPort) };
-    const worker = cluster.fork(env);
+    const worker = cluster.fork({ GRPC_PORT: String(this.port) });
     this.states.set(worker, 'starting');
     worker.on('message', (message) => {
       if (!isReadyMessage(message)) return;
       if (this.states.get(worker) === 'starting') this.states.set(worker, 'ready');
       this.consecutiveStartupFailures = 0;
-      if (this.boundPort === undefined) {
-        this.boundPort = message.port;
+      if (!this.announced) {
+        this.announced = true;
         this.logger.info({ host: this.config.grpcHost, port: message.port }, `serving gRPC on ${this.config.grpcHost}:${message.port}`);
       }
     });
@@ -64,7 +66,7 @@ export class Supervisor {
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
     const state = this.states.get(worker);
     this.states.delete(worker);
-    const details = { worker: worker.id, pid: worker.process.pid, code, signal };
+    const details = { worker: worker.id, workerPid: worker.process.pid, code, signal };
     if (this.shuttingDown) {
       this.logger.info(details, 'worker exited');
       if (this.states.size === 0) this.exit(0, 'all workers stopped');

@@ -1,0 +1,27 @@
+// pm2 process file: `pm2 start ecosystem.config.cjs`. pm2 is the supervisor here: it runs
+// WORKERS instances in cluster mode on the one port, and each instance (which sees pm_id) serves
+// directly without forking workers of its own. Run `npm run build` first: pm2 starts the built
+// JavaScript, with no TypeScript loader at run time.
+const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10000);
+
+module.exports = {
+  apps: [
+    {
+      name: 'video-balancer',
+      script: 'dist/src/main.js',
+      exec_mode: 'cluster',
+      instances: process.env.WORKERS || 'max',
+      // Each instance sends 'ready' once its gRPC server listens; reload waits for it.
+      wait_ready: true,
+      listen_timeout: 15000,
+      // Longer than the drain, so pm2 never SIGKILLs an instance that is still finishing calls.
+      kill_timeout: shutdownTimeoutMs + 5000,
+      log_type: 'json',
+      merge_logs: true,
+      time: false,
+      env: {
+        NODE_ENV: 'production',
+      },
+    },
+  ],
+};
