@@ -20,7 +20,13 @@ export interface WorkerOptions {
  */
 export async function runWorker({ config, logger, readySignal }: WorkerOptions): Promise<void> {
   const router = new RedirectRouter(config);
-  const server = new GrpcServer({ host: config.grpcHost, port: config.grpcPort, router, logger });
+  const server = new GrpcServer({
+    host: config.grpcHost,
+    port: config.grpcPort,
+    router,
+    logger,
+    connectionLimits: config.connection,
+  });
 
   let port: number;
   try {

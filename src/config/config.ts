@@ -18,7 +18,26 @@ export interface Config {
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  readonly connection: ConnectionLimits;
 }
+
+/** How long connections may live and idle; see the README's security section. */
+export interface ConnectionLimits {
+  /** Ping a connection this often; 0 = never. */
+  readonly keepaliveTimeMs: number;
+  /** Close a connection whose ping is not answered within this time. */
+  readonly keepaliveTimeoutMs: number;
+  /** Close (GOAWAY) a connection with no call for this long; 0 = never. */
+  readonly maxConnectionIdleMs: number;
+  /** Close (GOAWAY) every connection after this long, so clients spread again; 0 = never. */
+  readonly maxConnectionAgeMs: number;
+  /** After MAX_CONNECTION_AGE_MS, how long calls in flight may still finish. */
+  readonly maxConnectionAgeGraceMs: number;
+  /** Calls one connection may have open at once. */
+  readonly maxConcurrentStreams: number;
+}
+
+const DAY_MS = 86_400_000;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -68,6 +87,14 @@ export function loadConfig(env: Environment): Config {
     workers: readInteger(read, 'WORKERS', availableParallelism(), 1, 1024, '(worker processes)'),
     logLevel: logLevel as LogLevel,
     shutdownTimeoutMs: readInteger(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000, '(milliseconds)'),
+    connection: Object.freeze({
+      keepaliveTimeMs: readInteger(read, 'KEEPALIVE_TIME_MS', 60_000, 0, DAY_MS, '(milliseconds, 0 = off)'),
+      keepaliveTimeoutMs: readInteger(read, 'KEEPALIVE_TIMEOUT_MS', 20_000, 1, DAY_MS, '(milliseconds)'),
+      maxConnectionIdleMs: readInteger(read, 'MAX_CONNECTION_IDLE_MS', 300_000, 0, DAY_MS, '(milliseconds, 0 = off)'),
+      maxConnectionAgeMs: readInteger(read, 'MAX_CONNECTION_AGE_MS', 0, 0, DAY_MS, '(milliseconds, 0 = off)'),
+      maxConnectionAgeGraceMs: readInteger(read, 'MAX_CONNECTION_AGE_GRACE_MS', 10_000, 0, DAY_MS, '(milliseconds)'),
+      maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
+    }),
   });
 }
 

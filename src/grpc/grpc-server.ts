@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import type { ConnectionLimits } from '../config/config.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import { createReflectionService } from './reflection.js';
@@ -13,6 +14,7 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly router: RedirectRouter;
   readonly logger: Logger;
+  readonly connectionLimits: ConnectionLimits;
 }
 
 /** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
@@ -22,9 +24,19 @@ export class GrpcServer {
   private draining: Promise<boolean> | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
+    const limits = options.connectionLimits;
     const channelOptions: ChannelOptions = {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+      'grpc.keepalive_time_ms': limits.keepaliveTimeMs === 0 ? -1 : limits.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+      // grpc-js reads "unset" as off for these two; 0 would mean "at once".
+      ...(limits.maxConnectionIdleMs > 0 && { 'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs }),
+      ...(limits.maxConnectionAgeMs > 0 && {
+        'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+        'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
+      }),
       // Channelz bookkeeping costs time on every call and nobody reads it here.
       'grpc.enable_channelz': 0,
     };

@@ -1,0 +1,188 @@
+import { status } from '@grpc/grpc-js';
+import t, { type Test } from 'tap';
+import { decodeResponseRedirect, encodeRequest } from '../../src/grpc/redirect-codec.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { startService } from '../helpers/service-process.js';
+
+const REDIRECT = '/loadBalancer.loadBalancer/Redirect';
+const VALID = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
+const VALID_CDN = 'http://cdn.test/s1/video/123/xcg2djHckad.m3u8';
+
+/** A request message with `video` set to these bytes, which need not be UTF-8. */
+function videoBytes(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+}
+
+interface BadRow {
+  readonly name: string;
+  readonly message: Buffer;
+  readonly code: status;
+  readonly details: string | RegExp;
+  readonly path?: string;
+}
+
+const bad = (name: string, video: string, details: string | RegExp): BadRow => ({
+  name,
+  message: encodeRequest(video),
+  code: status.INVALID_ARGUMENT,
+  details,
+});
+
+const BAD_ROWS: BadRow[] = [
+  bad('empty', '', 'video: is empty'),
+  bad('whitespace only', '  \t ', 'video: is empty (only white space)'),
+  bad('no scheme', 's1.origin-cluster/video/1.ts', 'video: must be an absolute http or https URL'),
+  bad('relative path', '/video/1.ts', 'video: must be an absolute http or https URL'),
+  bad('relative path with dots', '../video/1.ts', 'video: must be an absolute http or https URL'),
+  bad('ftp scheme', 'ftp://s1.origin-cluster/video/1.ts', 'video: scheme must be http or https'),
+  bad('file scheme', 'file:///etc/passwd', 'video: scheme must be http or https'),
+  bad('data scheme', 'data:text/html,<script>alert(1)</script>', 'video: scheme must be http or https'),
+  bad('javascript scheme', 'javascript:alert(document.cookie)', 'video: scheme must be http or https'),
+  bad('scheme-relative', '//s1.origin-cluster/video/1.ts', 'video: must be an absolute http or https URL'),
+  bad('one slash after scheme', 'http:/s1.origin-cluster/video/1.ts', 'video: must have a host after the scheme'),
+  bad('user and password', 'http://user:pass@s1.origin-cluster/video/1.ts', 'video: user-info (user@host) is not allowed'),
+  bad('allowed host as user-info', 'http://s1.origin-cluster@evil.example/video/1.ts', 'video: user-info (user@host) is not allowed'),
+  bad('host outside the allow-list', 'http://evil.example/video/1.ts', 'video: host "evil.example" is not an allowed origin'),
+  bad('look-alike suffix', 'http://s1.origin-cluster.evil.example/v/1.ts', 'is not an allowed origin'),
+  bad('look-alike without the dot', 'http://s1origin-cluster/v/1.ts', 'is not an allowed origin'),
+  bad('the bare suffix', 'http://origin-cluster/v/1.ts', 'is not an allowed origin'),
+  bad('trailing dot', 'http://s1.origin-cluster./v/1.ts', 'video: host must not end with a dot'),
+  bad('two trailing dots', 'http://s1.origin-cluster../v/1.ts', 'video: host has an empty label'),
+  bad('mixed-case look-alike', 'http://S1.Origin-Cluster.Evil.Example/v/1.ts', 'is not an allowed origin'),
+  bad('IPv4 host', 'http://127.0.0.1/v/1.ts', 'video: IP-address hosts are not allowed'),
+  bad('IPv4 host with port', 'http://10.0.0.1:8080/v/1.ts', 'video: IP-address hosts are not allowed'),
+  bad('IPv6 host', 'http://[::1]/v/1.ts', 'video: IP-literal hosts are not allowed'),
+  bad('IPv6 host with port', 'http://[2001:db8::1]:443/v/1.ts', 'video: IP-literal hosts are not allowed'),
+  bad('empty host', 'http:///v/1.ts', 'video: host is empty'),
+  bad('empty host with port', 'http://:443/v/1.ts', 'video: host is empty'),
+  bad('empty first label', 'http://.origin-cluster/v/1.ts', 'video: host has an empty label'),
+  bad('CR in the host', 'http://s1\r.origin-cluster/v/1.ts', 'video: contains the control character 0x0D at index 9'),
+  bad('LF in the path', 'http://s1.origin-cluster/v/1.ts\nSet-Cookie: a=b', 'video: contains the control character 0x0A'),
+  bad('NUL', 'http://s1.origin-cluster/v/1.ts\u0000', 'video: contains the control character 0x00'),
+  bad('tab', 'http://s1.origin-cluster/v/\t1.ts', 'video: contains the control character 0x09'),
+  bad('escape character', 'http://s1.origin-cluster/v/\u001b[31m', 'video: contains the control character 0x1B'),
+  bad('DEL', 'http://s1.origin-cluster/v/\u007f', 'video: contains the control character 0x7F'),
+  bad('space', 'http://s1.origin-cluster/v/1 .ts', 'video: contains a space at index 28'),
+  bad('percent-encoded CR LF in the host', 'http://s1.origin-cluster%0d%0a/v/1.ts', 'video: host contains an invalid character "%"'),
+  bad('percent-encoded NUL in the host', 'http://s1%00.origin-cluster/v/1.ts', 'video: host contains an invalid character "%"'),
+  bad('percent-encoded dot in the host', 'http://s1%2eorigin-cluster/v/1.ts', 'video: host contains an invalid character "%"'),
+  bad('backslash trick', 'http://evil.example\\.s1.origin-cluster/v/1.ts', 'video: host contains a backslash'),
+  bad('underscore in the host', 'http://s_1.origin-cluster/v/1.ts', 'video: host contains an invalid character "_"'),
+  bad('non-ASCII look-alike host', 'http://ѕ1.origin-cluster/v/1.ts', 'video: contains a non-ASCII character at index 7'),
+  bad('bad port', 'http://s1.origin-cluster:http/v/1.ts', 'video: port must be a number from 1 to 65535'),
+  bad('port out of range', 'http://s1.origin-cluster:70000/v/1.ts', 'video: port must be a number from 1 to 65535'),
+  bad('no path', 'http://s1.origin-cluster', 'video: path is missing'),
+  bad('query without path', 'http://s1.origin-cluster?v=1', 'video: path is missing'),
+  bad('root path only', 'http://s1.origin-cluster/', 'video: path is empty'),
+  bad('URL over 8 KiB', `http://s1.origin-cluster/${'a'.repeat(8 * 1024)}`, 'the limit is 8192'),
+  {
+    name: 'invalid UTF-8 in the string',
+    message: videoBytes(Buffer.from([0x68, 0x74, 0xff, 0xfe, 0x2f])),
+    code: status.INVALID_ARGUMENT,
+    details: 'request: field 1 "video" is not valid UTF-8',
+  },
+  {
+    name: 'overlong UTF-8 encoding of "/"',
+    message: videoBytes(Buffer.from('http://s1.origin-cluster/a\xc0\xafb', 'latin1')),
+    code: status.INVALID_ARGUMENT,
+    details: 'request: field 1 "video" is not valid UTF-8',
+  },
+  {
+    name: 'truncated protobuf',
+    message: Buffer.from([0x0a, 0x30, 0x68, 0x74]),
+    code: status.INVALID_ARGUMENT,
+    details: 'request: malformed protobuf (truncated field)',
+  },
+  {
+    name: 'garbage bytes',
+    message: Buffer.from([0xff, 0xff, 0xff]),
+    code: status.INVALID_ARGUMENT,
+    details: 'request: malformed protobuf (truncated varint)',
+  },
+  {
+    name: 'video sent as a number',
+    message: Buffer.from([0x08, 0x2a]),
+    code: status.INVALID_ARGUMENT,
+    details: 'request: malformed protobuf (field 1 "video" must be a string)',
+  },
+  {
+    name: 'message over the 64 KiB limit',
+    message: encodeRequest(`http://s1.origin-cluster/${'a'.repeat(65 * 1024)}`),
+    code: status.RESOURCE_EXHAUSTED,
+    details: /larger than max \(\d+ vs 65536\)/,
+  },
+  {
+    name: 'unknown method',
+    path: '/loadBalancer.loadBalancer/Steal',
+    message: encodeRequest(VALID),
+    code: status.UNIMPLEMENTED,
+    details: /Steal/,
+  },
+  {
+    name: 'unknown service',
+    path: '/evil.Service/Redirect',
+    message: encodeRequest(VALID),
+    code: status.UNIMPLEMENTED,
+    details: /evil\.Service/,
+  },
+];
+
+/** Valid but unusual: the exact CDN answer; the origin answer is always the input itself. */
+const UNUSUAL_ROWS: Array<[name: string, video: string, cdnAnswer: string]> = [
+  ['https', 'https://s1.origin-cluster/v/1.ts', 'http://cdn.test/s1/v/1.ts'],
+  ['a port', 'http://s1.origin-cluster:8080/v/1.ts', 'http://cdn.test/s1/v/1.ts'],
+  ['upper-case scheme and host', 'HTTP://S1.ORIGIN-CLUSTER/Video/1.TS', 'http://cdn.test/s1/Video/1.TS'],
+  ['a query string', 'http://s1.origin-cluster/v/1.m3u8?token=abc%3D&exp=99', 'http://cdn.test/s1/v/1.m3u8?token=abc%3D&exp=99'],
+  [';param=', 'http://s1.origin-cluster/v;session=42/1.ts;v=2', 'http://cdn.test/s1/v;session=42/1.ts;v=2'],
+  ['%2F in the path', 'http://s1.origin-cluster/v/a%2Fb/1.ts', 'http://cdn.test/s1/v/a%2Fb/1.ts'],
+  ['a fragment', 'http://s1.origin-cluster/v/1.ts#t=30', 'http://cdn.test/s1/v/1.ts#t=30'],
+  ['percent-encoded CR LF in the path', 'http://s1.origin-cluster/v/%0d%0a1.ts', 'http://cdn.test/s1/v/%0d%0a1.ts'],
+  ['unknown extra fields', 'EXTRA', VALID_CDN],
+];
+
+const service = await startService({ WORKERS: '1', CDN_HOST: 'cdn.test', ORIGIN_EVERY: '2' });
+t.teardown(() => service.stop());
+const client = new RawClient(service.port);
+t.teardown(() => client.close());
+
+/**
+ * With ORIGIN_EVERY=2 on one worker, valid calls alternate CDN, origin, CDN, ... A rejected call
+ * that used up a slot would break the alternation.
+ */
+let validCalls = 0;
+async function expectValid(t: Test, video: string, cdnAnswer: string, message = encodeRequest(video)): Promise<void> {
+  validCalls++;
+  const expected = validCalls % 2 === 0 ? video : cdnAnswer;
+  const result = await client.call(REDIRECT, message);
+  t.equal(result.code, status.OK, `valid call ${validCalls} succeeds`);
+  t.equal(result.bytes && decodeResponseRedirect(result.bytes), expected, `valid call ${validCalls}: ${validCalls % 2 === 0 ? 'origin' : 'CDN'}`);
+}
+
+t.test(`${BAD_ROWS.length} kinds of bad input: a clear status, the server keeps serving, the rotation does not move`, async (t) => {
+  t.ok(BAD_ROWS.length >= 40, `${BAD_ROWS.length} rows`);
+  for (const row of BAD_ROWS) {
+    const result = await client.call(row.path ?? REDIRECT, row.message);
+    t.equal(status[result.code], status[row.code], `${row.name}: ${status[row.code]}`);
+    t.match(result.details, row.details, `${row.name}: says what is wrong`);
+    await expectValid(t, VALID, VALID_CDN);
+  }
+});
+
+t.test('valid but unusual input gets the exact answer', async (t) => {
+  for (const [name, video, cdnAnswer] of UNUSUAL_ROWS) {
+    t.comment(name);
+    if (video === 'EXTRA') {
+      // Fields 2 (varint) and 15 (bytes) before and after field 1: ignored, as proto3 requires.
+      const extra = Buffer.concat([Buffer.from([0x10, 0x07]), encodeRequest(VALID), Buffer.from([0x7a, 0x02, 0x68, 0x69])]);
+      await expectValid(t, VALID, cdnAnswer, extra);
+    } else {
+      await expectValid(t, video, cdnAnswer);
+      await expectValid(t, video, cdnAnswer);
+    }
+  }
+});
+
+t.test('the worker never crashed', async (t) => {
+  t.equal(service.logs.filter((l) => l.msg === 'worker listening').length, 1, 'one worker start only');
+  t.notOk(service.logs.some((l) => (l['level'] as number) >= 50), 'no error was logged');
+});
