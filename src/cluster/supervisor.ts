@@ -44,6 +44,7 @@ export class Supervisor {
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.on('SIGINT', () => this.shutdown('SIGINT'));
     process.on('SIGHUP', () => void this.rollingRestart());
+    cluster.setupPrimary({ execArgv: [...process.execArgv, ...this.config.workerNodeFlags] });
     for (let i = 0; i < this.config.workers; i++) this.fork();
   }
 

@@ -19,6 +19,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   readonly connection: ConnectionLimits;
+  /** Node/V8 flags the supervisor starts workers with (chosen by bench/compare-v8-flags.sh). */
+  readonly workerNodeFlags: readonly string[];
 }
 
 /** How long connections may live and idle; see the README's security section. */
@@ -38,6 +40,9 @@ export interface ConnectionLimits {
 }
 
 const DAY_MS = 86_400_000;
+
+/** See the README's performance section for the measurements behind this choice. */
+export const DEFAULT_WORKER_NODE_FLAGS = 'none';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -77,6 +82,12 @@ export function loadConfig(env: Environment): Config {
     throw new ConfigError('LOG_LEVEL', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const workerNodeFlagsText = read('WORKER_NODE_FLAGS', DEFAULT_WORKER_NODE_FLAGS);
+  const workerNodeFlags = workerNodeFlagsText === 'none' ? [] : workerNodeFlagsText.trim().split(/\s+/);
+  if (!workerNodeFlags.every((flag) => /^--[a-z0-9-]+(=[\w.,:/-]+)?$/.test(flag))) {
+    throw new ConfigError('WORKER_NODE_FLAGS', workerNodeFlagsText, 'expected space-separated --flag[=value] options, or none');
+  }
+
   return Object.freeze({
     cdnHost,
     cdnBaseUrl: cdn.baseUrl,
@@ -95,6 +106,7 @@ export function loadConfig(env: Environment): Config {
       maxConnectionAgeGraceMs: readInteger(read, 'MAX_CONNECTION_AGE_GRACE_MS', 10_000, 0, DAY_MS, '(milliseconds)'),
       maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
     }),
+    workerNodeFlags: Object.freeze(workerNodeFlags),
   });
 }
 

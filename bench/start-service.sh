@@ -1,0 +1,29 @@
+# Sourced by the bench scripts: starts the built service on a free port in the background and
+# sets SERVICE_PID, SERVICE_PORT and SERVICE_LOG. Extra environment passes through.
+#   start_service [command prefix...]      e.g. start_service taskset -c 0
+start_service() {
+  SERVICE_LOG=$(mktemp)
+  GRPC_HOST=${GRPC_HOST:-127.0.0.1} GRPC_PORT=0 "$@" node dist/src/main.js >"$SERVICE_LOG" 2>&1 &
+  SERVICE_PID=$!
+  for _ in $(seq 150); do grep -q 'serving gRPC on' "$SERVICE_LOG" && break; sleep 0.1; done
+  SERVICE_PORT=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$SERVICE_LOG" | head -1)
+  if [ -z "$SERVICE_PORT" ]; then
+    echo "the service did not start:" >&2
+    cat "$SERVICE_LOG" >&2
+    return 1
+  fi
+  # Wait for every worker, then for the health service to answer SERVING.
+  local workers=${WORKERS:-$(nproc)}
+  for _ in $(seq 150); do [ "$(grep -c '"msg":"worker listening"' "$SERVICE_LOG")" -ge "$workers" ] && break; sleep 0.1; done
+  node dist/src/cli/health-check.js "127.0.0.1:$SERVICE_PORT" >/dev/null
+}
+
+stop_service() {
+  [ -n "${SERVICE_PID:-}" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
+  [ -n "${SERVICE_LOG:-}" ] && rm -f "$SERVICE_LOG"
+  SERVICE_PID=''
+}
+
+worker_pids() {
+  sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$SERVICE_LOG"
+}
