@@ -4,6 +4,7 @@ import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { Supervisor } from './cluster/supervisor.js';
 import { runWorker } from './cluster/worker.js';
+import { serveClusterMetrics } from './telemetry/cluster-metrics.js';
 
 /**
  * Entry point of `npm start`, pm2 and the container. The primary supervises `WORKERS` worker
@@ -20,9 +21,9 @@ function main(): void {
     process.exit(1);
   }
 
-  const underPm2 = process.env['pm_id'] !== undefined;
+  const underPm2 = config.pm2 !== undefined;
   if (underPm2 || cluster.isWorker) {
-    const id = underPm2 ? `pm2-${process.env['pm_id']}` : cluster.worker?.id;
+    const id = config.pm2 ? `pm2-${config.pm2.id}` : cluster.worker?.id;
     const logger = createLogger(config.logLevel, { role: 'worker', worker: id });
     process.on('uncaughtException', (error) => {
       logger.fatal({ err: error }, 'uncaught exception; worker exiting');
@@ -38,10 +39,14 @@ function main(): void {
   if (config.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }
-  new Supervisor(config, logger).start().catch((error: unknown) => {
-    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
-    process.exit(1);
-  });
+  const supervisor = new Supervisor(config, logger);
+  supervisor
+    .start()
+    .then(() => (config.metricsPort > 0 ? serveClusterMetrics(config, supervisor, logger) : undefined))
+    .catch((error: unknown) => {
+      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+      process.exit(1);
+    });
 }
 
 main();

@@ -39,6 +39,18 @@ export class Supervisor {
     private readonly logger: Logger,
   ) {}
 
+  /** Workers that listen and are not draining. */
+  get readyWorkers(): number {
+    let ready = 0;
+    for (const state of this.states.values()) if (state === 'ready') ready++;
+    return ready;
+  }
+
+  /** Whether SIGTERM/SIGINT (or a failed start-up) has begun the shutdown. */
+  get stopping(): boolean {
+    return this.shuttingDown;
+  }
+
   async start(): Promise<void> {
     this.port = this.config.grpcPort === 0 ? await findFreePort(this.config.grpcHost) : this.config.grpcPort;
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));

@@ -1,7 +1,11 @@
+import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { CallStats } from '../grpc/call-stats.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { RedirectRouter } from '../routing/redirect-router.js';
+import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
 import { isDrainMessage, type ReadyMessage } from './messages.js';
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
@@ -19,13 +23,19 @@ export interface WorkerOptions {
  * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
  */
 export async function runWorker({ config, logger, readySignal }: WorkerOptions): Promise<void> {
+  // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
+  // IPC, and a worker answers only once an AggregatorRegistry exists in it.
+  if (readySignal === 'cluster') new AggregatorRegistry();
   const router = new RedirectRouter(config);
+  const stats = new CallStats();
+  registerWorkerMetrics(register, stats, router);
   const server = new GrpcServer({
     host: config.grpcHost,
     port: config.grpcPort,
     router,
     logger,
     connectionLimits: config.connection,
+    stats,
   });
 
   let port: number;
@@ -38,6 +48,16 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
   logger.info({ host: config.grpcHost, port }, 'worker listening');
 
   let draining = false;
+  // Under pm2 there is no primary to aggregate: each instance serves its own metrics.
+  if (config.pm2 && config.metricsPort > 0) {
+    const metricsPort = config.metricsPort + config.pm2.instance;
+    await startMetricsServer(
+      config.metricsHost,
+      metricsPort,
+      { metrics: () => register.metrics(), contentType: register.contentType, healthy: () => !draining },
+      logger,
+    ).catch((error: unknown) => logger.error({ err: error, port: metricsPort }, 'cannot serve metrics; serving gRPC without them'));
+  }
   const drain = (reason: string): void => {
     if (draining) return;
     draining = true;

@@ -21,6 +21,11 @@ export interface Config {
   readonly connection: ConnectionLimits;
   /** Node/V8 flags the supervisor starts workers with (chosen by bench/compare-v8-flags.sh). */
   readonly workerNodeFlags: readonly string[];
+  /** Where `/metrics` and `/healthz` are served; port 0 = off. */
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  /** Set when pm2 runs this process (pm2 sets `pm_id` and `NODE_APP_INSTANCE`). */
+  readonly pm2: { readonly id: string; readonly instance: number } | undefined;
 }
 
 /** How long connections may live and idle; see the README's security section. */
@@ -72,10 +77,9 @@ export function loadConfig(env: Environment): Config {
     );
   }
 
-  const grpcHost = read('GRPC_HOST', '0.0.0.0');
-  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(grpcHost)) {
-    throw new ConfigError('GRPC_HOST', grpcHost, 'expected an IP address or host name to listen on');
-  }
+  const grpcHost = readListenHost(read, 'GRPC_HOST');
+
+  const metricsHost = readListenHost(read, 'METRICS_HOST');
 
   const logLevel = read('LOG_LEVEL', 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -107,11 +111,25 @@ export function loadConfig(env: Environment): Config {
       maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
     }),
     workerNodeFlags: Object.freeze(workerNodeFlags),
+    metricsHost,
+    metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),
+    pm2:
+      env['pm_id'] === undefined
+        ? undefined
+        : Object.freeze({ id: env['pm_id'], instance: Number(env['NODE_APP_INSTANCE'] ?? env['pm_id']) || 0 }),
   });
 }
 
+type Read = (name: string, fallback: string) => string;
+
+function readListenHost(read: Read, name: string): string {
+  const host = read(name, '0.0.0.0');
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError(name, host, 'expected an IP address or host name to listen on');
+  return host;
+}
+
 function readInteger(
-  read: (name: string, fallback: string) => string,
+  read: Read,
   name: string,
   fallback: number,
   min: number,

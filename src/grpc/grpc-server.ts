@@ -3,6 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { ConnectionLimits } from '../config/config.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
+import type { CallStats } from './call-stats.js';
 import { createReflectionService } from './reflection.js';
 import { createRedirectHandler, redirectServiceDefinition, REDIRECT_SERVICE_NAME } from './redirect-service.js';
 
@@ -15,6 +16,7 @@ export interface GrpcServerOptions {
   readonly router: RedirectRouter;
   readonly logger: Logger;
   readonly connectionLimits: ConnectionLimits;
+  readonly stats: CallStats;
 }
 
 /** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
@@ -42,7 +44,7 @@ export class GrpcServer {
     };
     this.server = new Server(channelOptions);
     this.server.addService(redirectServiceDefinition, {
-      Redirect: createRedirectHandler(options.router, options.logger),
+      Redirect: createRedirectHandler(options.router, options.logger, options.stats),
     });
     this.health.addToServer(this.server);
     createReflectionService().addToServer(this.server);

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { truncateForLog } from '../logging/logger.js';
 import { decodeRequestVideo, encodeResponse } from './redirect-codec.js';
 import { MalformedRequestError } from './malformed-request-error.js';
+import type { CallStats } from './call-stats.js';
 
 export const REDIRECT_SERVICE_NAME = 'loadBalancer.loadBalancer';
 export const REDIRECT_METHOD_PATH = `/${REDIRECT_SERVICE_NAME}/Redirect`;
@@ -30,22 +31,27 @@ export const redirectServiceDefinition: ServiceDefinition = {
 };
 
 /** The Redirect handler: decodes, routes, answers; a caller's mistake becomes INVALID_ARGUMENT. */
-export function createRedirectHandler(router: RedirectRouter, logger: Logger) {
+export function createRedirectHandler(router: RedirectRouter, logger: Logger, stats: CallStats) {
   const debug = logger.isLevelEnabled('debug');
   return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
+    const startedAt = performance.now();
+    stats.started++;
     let video = '';
     try {
       video = decodeRequestVideo(call.request);
       const answer = router.redirect(video);
       if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(answer) }, 'redirect');
+      stats.finish(status.OK, (performance.now() - startedAt) / 1000);
       callback(null, answer);
     } catch (error) {
       if (error instanceof InvalidVideoError || error instanceof MalformedRequestError) {
         if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid request');
+        stats.finish(status.INVALID_ARGUMENT, (performance.now() - startedAt) / 1000);
         callback({ code: status.INVALID_ARGUMENT, details: error.message });
         return;
       }
       logger.error({ err: error }, 'redirect failed');
+      stats.finish(status.INTERNAL, (performance.now() - startedAt) / 1000);
       callback({ code: status.INTERNAL, details: 'internal error' });
     }
   };

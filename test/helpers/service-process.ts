@@ -136,7 +136,7 @@ export function spawnService(env: Record<string, string>, { instrumented = true 
   }
   const child = spawn(process.execPath, [MAIN_PATH], {
     cwd: PROJECT_ROOT,
-    env: { ...inherited, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', ...env },
+    env: { ...inherited, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServiceProcess(child);
