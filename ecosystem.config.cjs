@@ -16,9 +16,9 @@ module.exports = {
       listen_timeout: 15000,
       // Longer than the drain, so pm2 never SIGKILLs an instance that is still finishing calls.
       kill_timeout: shutdownTimeoutMs + 5000,
-      log_type: 'json',
+      // Each line an instance writes is already a pino JSON object; pm2's log_type 'json' would
+      // wrap it in a second JSON object, so the lines are kept as they are.
       merge_logs: true,
-      time: false,
       env: {
         NODE_ENV: 'production',
       },

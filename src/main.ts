@@ -24,7 +24,7 @@ function main(): void {
   const underPm2 = config.pm2 !== undefined;
   if (underPm2 || cluster.isWorker) {
     const id = config.pm2 ? `pm2-${config.pm2.id}` : cluster.worker?.id;
-    const logger = createLogger(config.logLevel, { role: 'worker', worker: id });
+    const logger = createLogger(config.logLevel, { role: 'worker', worker: id }, { viaStdoutStream: underPm2 });
     process.on('uncaughtException', (error) => {
       logger.fatal({ err: error }, 'uncaught exception; worker exiting');
       process.exit(1);

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
@@ -10,6 +11,8 @@ import { isDrainMessage, type ReadyMessage } from './messages.js';
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
 export const EXIT_CANNOT_LISTEN = 3;
+/** After draining, how long a worker may take to flush and end by itself before it is ended. */
+const EXIT_BACKSTOP_MS = 2000;
 
 export interface WorkerOptions {
   readonly config: Config;
@@ -36,6 +39,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     logger,
     connectionLimits: config.connection,
     stats,
+    tls: config.tls,
   });
 
   let port: number;
@@ -49,14 +53,18 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
 
   let draining = false;
   // Under pm2 there is no primary to aggregate: each instance serves its own metrics.
+  let metricsServer: Server | undefined;
   if (config.pm2 && config.metricsPort > 0) {
     const metricsPort = config.metricsPort + config.pm2.instance;
-    await startMetricsServer(
+    metricsServer = await startMetricsServer(
       config.metricsHost,
       metricsPort,
       { metrics: () => register.metrics(), contentType: register.contentType, healthy: () => !draining },
       logger,
-    ).catch((error: unknown) => logger.error({ err: error, port: metricsPort }, 'cannot serve metrics; serving gRPC without them'));
+    ).catch((error: unknown) => {
+      logger.error({ err: error, port: metricsPort }, 'cannot serve metrics; serving gRPC without them');
+      return undefined;
+    });
   }
   const drain = (reason: string): void => {
     if (draining) return;
@@ -65,7 +73,12 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     void server.drain(config.shutdownTimeoutMs).then((finished) => {
       if (finished) logger.info('worker drained');
       else logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'worker drain timed out; calls in flight were cut off');
-      process.exit(0);
+      // End by running out of work rather than process.exit(), so that log lines still in
+      // flight (pm2 collects them asynchronously) are written; the timer is a backstop.
+      process.exitCode = 0;
+      metricsServer?.close();
+      if (process.connected) process.disconnect();
+      setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
     });
   };
   process.on('SIGTERM', () => drain('SIGTERM'));

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { OriginAllowList } from '../routing/origin-allow-list.js';
 import { parseCdnBaseUrl } from './cdn-base-url.js';
 import { ConfigError } from './config-error.js';
+import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -24,6 +25,8 @@ export interface Config {
   /** Where `/metrics` and `/healthz` are served; port 0 = off. */
   readonly metricsHost: string;
   readonly metricsPort: number;
+  /** TLS on the gRPC port; undefined = plaintext. */
+  readonly tls: TlsFiles | undefined;
   /** Set when pm2 runs this process (pm2 sets `pm_id` and `NODE_APP_INSTANCE`). */
   readonly pm2: { readonly id: string; readonly instance: number } | undefined;
 }
@@ -56,10 +59,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * An empty variable counts as unset.
  */
 export function loadConfig(env: Environment): Config {
-  const read = (name: string, fallback: string): string => {
-    const value = env[name];
-    return value === undefined || value === '' ? fallback : value;
-  };
+  const optional = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const read = (name: string, fallback: string): string => optional(name) ?? fallback;
 
   const cdnHost = read('CDN_HOST', 'cdn.example.com');
   const cdn = parseCdnBaseUrl(cdnHost);
@@ -113,6 +114,7 @@ export function loadConfig(env: Environment): Config {
     workerNodeFlags: Object.freeze(workerNodeFlags),
     metricsHost,
     metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),
+    tls: loadTlsFiles(optional('TLS_CERT_FILE'), optional('TLS_KEY_FILE'), optional('TLS_CA_FILE')),
     pm2:
       env['pm_id'] === undefined
         ? undefined
@@ -146,5 +148,6 @@ function readInteger(
 
 /** The effective configuration as plain data, for the one start-up log line. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return { ...config, originAllowList: config.originAllowList.patterns };
+  const tls = config.tls && { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
+  return { ...config, originAllowList: config.originAllowList.patterns, tls };
 }

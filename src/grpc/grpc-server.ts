@@ -1,6 +1,7 @@
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConnectionLimits } from '../config/config.js';
+import type { TlsFiles } from '../config/tls-files.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
@@ -17,6 +18,7 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   readonly connectionLimits: ConnectionLimits;
   readonly stats: CallStats;
+  readonly tls: TlsFiles | undefined;
 }
 
 /** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
@@ -55,11 +57,18 @@ export class GrpcServer {
     const { host, port } = this.options;
     const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) => {
+      this.server.bindAsync(address, this.credentials(), (error, boundPort) => {
         if (error) reject(error);
         else resolve(boundPort);
       });
     });
+  }
+
+  private credentials(): ServerCredentials {
+    const { tls } = this.options;
+    if (!tls) return ServerCredentials.createInsecure();
+    // With a CA, clients must present a certificate it signed (mutual TLS).
+    return ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== undefined);
   }
 
   /**

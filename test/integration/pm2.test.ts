@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import t from 'tap';
+import { findFreePort } from '../../src/cluster/free-port.js';
+import { RedirectClient } from '../helpers/redirect-client.js';
+import { PROJECT_ROOT } from '../helpers/service-process.js';
+import { SteadyLoad } from '../helpers/steady-load.js';
+
+const VIDEO = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
+const PM2 = join(PROJECT_ROOT, 'node_modules/.bin/pm2');
+const pm2Home = mkdtempSync(join(tmpdir(), 'vb-pm2-'));
+const port = await findFreePort('127.0.0.1');
+const metricsPort = await findFreePort('127.0.0.1');
+// PM2_HOME in a temp folder: the test touches no pm2 daemon or log outside it.
+const env = {
+  ...process.env,
+  PM2_HOME: pm2Home,
+  WORKERS: '2',
+  GRPC_HOST: '127.0.0.1',
+  GRPC_PORT: String(port),
+  METRICS_PORT: String(metricsPort),
+  METRICS_HOST: '127.0.0.1',
+  SHUTDOWN_TIMEOUT_MS: '2000',
+};
+const pm2 = (...args: string[]) => promisify(execFile)(PM2, args, { cwd: PROJECT_ROOT, env, timeout: 60_000 });
+t.teardown(async () => {
+  await pm2('kill').catch(() => undefined);
+  rmSync(pm2Home, { recursive: true, force: true });
+});
+
+const logLines = () =>
+  readdirSync(join(pm2Home, 'logs'))
+    .filter((f) => f.endsWith('-out.log') || f.endsWith('.log'))
+    .flatMap((f) => readFileSync(join(pm2Home, 'logs', f), 'utf8').split('\n'))
+    .filter(Boolean);
+
+t.test('pm2 start ecosystem.config.cjs serves correct answers from 2 instances', async (t) => {
+  await pm2('start', 'ecosystem.config.cjs');
+  const { stdout } = await pm2('jlist');
+  const apps = JSON.parse(stdout) as Array<{ name: string; pm2_env: { status: string; exec_mode: string } }>;
+  t.equal(apps.length, 2, 'two instances');
+  t.ok(apps.every((a) => a.pm2_env.status === 'online' && a.pm2_env.exec_mode === 'cluster_mode'), 'online in cluster mode');
+  const client = new RedirectClient(port, { ownConnection: true });
+  const answers = [];
+  for (let i = 0; i < 10; i++) answers.push((await client.redirect(VIDEO)).redirect);
+  client.close();
+  t.same(answers.slice(0, 9), Array(9).fill('http://cdn.example.com/s1/video/123/xcg2djHckad.m3u8'));
+  t.equal(answers[9], VIDEO, 'the 10th call on one connection goes to the origin');
+  for (const instance of [0, 1]) {
+    const response = await fetch(`http://127.0.0.1:${metricsPort + instance}/healthz`);
+    t.equal(response.status, 200, `instance ${instance} serves its own /healthz on METRICS_PORT + ${instance}`);
+  }
+});
+
+t.test('pm2 reload under steady calls: zero failed calls', async (t) => {
+  const load = new SteadyLoad(port, VIDEO, { connections: 4 });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await pm2('reload', 'video-balancer');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await load.stop();
+  t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(load.outcomes))}`);
+  t.same(load.failures, [], 'no call failed');
+  t.ok(load.succeeded > 50, `${load.succeeded} calls succeeded`);
+});
+
+t.test('pm2 stop drains, and the logs are JSON', async (t) => {
+  await pm2('stop', 'video-balancer');
+  const lines = logLines();
+  t.ok(lines.some((l) => l.includes('worker drained')), 'instances drained before stopping');
+  const client = new RedirectClient(port, { ownConnection: true });
+  t.equal(status[(await client.redirect(VIDEO, 1000)).code], 'UNAVAILABLE', 'nothing listens after stop');
+  client.close();
+  const parsed = lines.map((line) => {
+    try {
+      return JSON.parse(line) as { msg?: string; role?: string };
+    } catch {
+      return undefined;
+    }
+  });
+  t.ok(parsed.every((l) => l?.role === 'worker' && typeof l.msg === 'string'), 'every log line is one of the service\'s JSON lines');
+});
