@@ -52,6 +52,30 @@ const DAY_MS = 86_400_000;
 /** See the README's performance section for the measurements behind this choice. */
 export const DEFAULT_WORKER_NODE_FLAGS = 'none';
 
+/** Every variable the service reads: the documentation and deployment files are checked against it. */
+export const CONFIG_VARIABLES = Object.freeze([
+  'CDN_HOST',
+  'ORIGIN_EVERY',
+  'ORIGIN_HOSTS',
+  'GRPC_HOST',
+  'GRPC_PORT',
+  'WORKERS',
+  'LOG_LEVEL',
+  'SHUTDOWN_TIMEOUT_MS',
+  'KEEPALIVE_TIME_MS',
+  'KEEPALIVE_TIMEOUT_MS',
+  'MAX_CONNECTION_IDLE_MS',
+  'MAX_CONNECTION_AGE_MS',
+  'MAX_CONNECTION_AGE_GRACE_MS',
+  'MAX_CONCURRENT_STREAMS',
+  'WORKER_NODE_FLAGS',
+  'METRICS_HOST',
+  'METRICS_PORT',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
+  'TLS_CA_FILE',
+] as const);
+
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
@@ -59,8 +83,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * An empty variable counts as unset.
  */
 export function loadConfig(env: Environment): Config {
-  const optional = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
-  const read = (name: string, fallback: string): string => optional(name) ?? fallback;
+  const optional = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string): string => optional(name) ?? fallback;
 
   const cdnHost = read('CDN_HOST', 'cdn.example.com');
   const cdn = parseCdnBaseUrl(cdnHost);
@@ -122,9 +146,9 @@ export function loadConfig(env: Environment): Config {
   });
 }
 
-type Read = (name: string, fallback: string) => string;
+type Read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => string;
 
-function readListenHost(read: Read, name: string): string {
+function readListenHost(read: Read, name: (typeof CONFIG_VARIABLES)[number]): string {
   const host = read(name, '0.0.0.0');
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError(name, host, 'expected an IP address or host name to listen on');
   return host;
@@ -132,7 +156,7 @@ function readListenHost(read: Read, name: string): string {
 
 function readInteger(
   read: Read,
-  name: string,
+  name: (typeof CONFIG_VARIABLES)[number],
   fallback: number,
   min: number,
   max: number,
