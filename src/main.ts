@@ -2,16 +2,16 @@ import cluster from 'node:cluster';
 import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
-import { Supervisor } from './cluster/supervisor.js';
-import { runWorker } from './cluster/worker.js';
-import { serveClusterMetrics } from './telemetry/cluster-metrics.js';
 
 /**
  * Entry point of `npm start`, pm2 and the container. The primary supervises `WORKERS` worker
  * processes; a worker serves gRPC. Under pm2 (which sets `pm_id`) pm2 is the supervisor, so the
  * process serves directly and never forks.
+ *
+ * The gRPC layer is imported only after tracing has started, so that OpenTelemetry can wrap
+ * @grpc/grpc-js as it loads.
  */
-function main(): void {
+async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -30,7 +30,13 @@ function main(): void {
       process.exit(1);
     });
     if (underPm2) logger.info({ config: describeConfig(config) }, 'starting under pm2');
-    void runWorker({ config, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
+    if (config.tracing) {
+      const { startTracing } = await import('./telemetry/tracing.js');
+      await startTracing(config.tracing.serviceName);
+      logger.info({ endpoint: config.tracing.endpoint }, 'tracing gRPC calls with OpenTelemetry');
+    }
+    const { runWorker } = await import('./cluster/worker.js');
+    await runWorker({ config, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
     return;
   }
 
@@ -39,14 +45,18 @@ function main(): void {
   if (config.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }
+  const { Supervisor } = await import('./cluster/supervisor.js');
   const supervisor = new Supervisor(config, logger);
-  supervisor
-    .start()
-    .then(() => (config.metricsPort > 0 ? serveClusterMetrics(config, supervisor, logger) : undefined))
-    .catch((error: unknown) => {
-      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
-      process.exit(1);
-    });
+  try {
+    await supervisor.start();
+    if (config.metricsPort > 0) {
+      const { serveClusterMetrics } = await import('./telemetry/cluster-metrics.js');
+      await serveClusterMetrics(config, supervisor, logger);
+    }
+  } catch (error) {
+    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
-main();
+await main();

@@ -27,6 +27,8 @@ export interface Config {
   readonly metricsPort: number;
   /** TLS on the gRPC port; undefined = plaintext. */
   readonly tls: TlsFiles | undefined;
+  /** OpenTelemetry tracing: on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  readonly tracing: { readonly endpoint: string; readonly serviceName: string } | undefined;
   /** Set when pm2 runs this process (pm2 sets `pm_id` and `NODE_APP_INSTANCE`). */
   readonly pm2: { readonly id: string; readonly instance: number } | undefined;
 }
@@ -74,6 +76,8 @@ export const CONFIG_VARIABLES = Object.freeze([
   'TLS_CERT_FILE',
   'TLS_KEY_FILE',
   'TLS_CA_FILE',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_SERVICE_NAME',
 ] as const);
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -139,11 +143,20 @@ export function loadConfig(env: Environment): Config {
     metricsHost,
     metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),
     tls: loadTlsFiles(optional('TLS_CERT_FILE'), optional('TLS_KEY_FILE'), optional('TLS_CA_FILE')),
+    tracing: readTracing(optional('OTEL_EXPORTER_OTLP_ENDPOINT'), read('OTEL_SERVICE_NAME', 'video-balancer')),
     pm2:
       env['pm_id'] === undefined
         ? undefined
         : Object.freeze({ id: env['pm_id'], instance: Number(env['NODE_APP_INSTANCE'] ?? env['pm_id']) || 0 }),
   });
+}
+
+function readTracing(endpoint: string | undefined, serviceName: string): Config['tracing'] {
+  if (endpoint === undefined) return undefined;
+  if (!/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint, 'expected an http(s):// URL of an OTLP/HTTP collector');
+  }
+  return Object.freeze({ endpoint, serviceName });
 }
 
 type Read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => string;
