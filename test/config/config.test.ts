@@ -14,6 +14,20 @@ t.test('the defaults are working values', async (t) => {
     workers: availableParallelism(),
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,
+    connection: {
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnectionIdleMs: 300_000,
+      maxConnectionAgeMs: 0,
+      maxConnectionAgeGraceMs: 10_000,
+      maxConcurrentStreams: 1000,
+    },
+    workerNodeFlags: [],
+    metricsHost: '0.0.0.0',
+    metricsPort: 9464,
+    tls: undefined,
+    tracing: undefined,
+    pm2: undefined,
   });
   t.same(config.originAllowList.patterns, ['*.origin-cluster']);
   t.ok(Object.isFrozen(config), 'the config is frozen');
@@ -30,6 +44,19 @@ t.test('reads every variable', async (t) => {
     WORKERS: '3',
     LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_MS: '250',
+    KEEPALIVE_TIME_MS: '0',
+    KEEPALIVE_TIMEOUT_MS: '500',
+    MAX_CONNECTION_IDLE_MS: '1000',
+    MAX_CONNECTION_AGE_MS: '60000',
+    MAX_CONNECTION_AGE_GRACE_MS: '2000',
+    MAX_CONCURRENT_STREAMS: '10',
+    WORKER_NODE_FLAGS: '--max-semi-space-size=32 --single-threaded-gc',
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    OTEL_SERVICE_NAME: 'vb',
+    pm_id: '3',
+    NODE_APP_INSTANCE: '1',
   });
   t.match(config, {
     cdnBaseUrl: 'https://cdn.example.net:8443/edge',
@@ -39,6 +66,19 @@ t.test('reads every variable', async (t) => {
     workers: 3,
     logLevel: 'debug',
     shutdownTimeoutMs: 250,
+    connection: {
+      keepaliveTimeMs: 0,
+      keepaliveTimeoutMs: 500,
+      maxConnectionIdleMs: 1000,
+      maxConnectionAgeMs: 60_000,
+      maxConnectionAgeGraceMs: 2000,
+      maxConcurrentStreams: 10,
+    },
+    workerNodeFlags: ['--max-semi-space-size=32', '--single-threaded-gc'],
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+    tracing: { endpoint: 'http://collector:4318', serviceName: 'vb' },
+    pm2: { id: '3', instance: 1 },
   });
   t.same(config.originAllowList.patterns, ['origin.example.com', '*.origin-cluster']);
 });
@@ -80,6 +120,18 @@ t.test('a bad value names the variable, the value and what is expected', async (
     ['WORKERS', '2000', /whole number from 1 to 1024/],
     ['LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
     ['SHUTDOWN_TIMEOUT_MS', '1e3', /whole number from 0 to 3600000/],
+    ['KEEPALIVE_TIME_MS', '-5', /whole number from 0 to 86400000/],
+    ['KEEPALIVE_TIMEOUT_MS', '0', /whole number from 1 to 86400000/],
+    ['MAX_CONNECTION_IDLE_MS', '5m', /whole number from 0 to 86400000/],
+    ['MAX_CONNECTION_AGE_MS', '99999999999', /whole number from 0 to 86400000/],
+    ['MAX_CONNECTION_AGE_GRACE_MS', 'x', /whole number from 0 to 86400000/],
+    ['MAX_CONCURRENT_STREAMS', '0', /whole number from 1 to 1000000/],
+    ['WORKER_NODE_FLAGS', '--inspect; rm -rf /', /space-separated --flag\[=value\] options, or none/],
+    ['WORKER_NODE_FLAGS', 'max-semi-space-size=32', /space-separated --flag/],
+    ['METRICS_HOST', 'a b', /IP address or host name/],
+    ['METRICS_PORT', '70000', /whole number from 0 to 65535/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /http\(s\):\/\/ URL of an OTLP\/HTTP collector/],
+    ['TLS_CA_FILE', '/tmp/ca.pem', /needs TLS_CERT_FILE and TLS_KEY_FILE too/],
   ];
   for (const [variable, value, expected] of rows) {
     try {
@@ -94,4 +146,13 @@ t.test('a bad value names the variable, the value and what is expected', async (
       t.notMatch(configError.message, /\n/, 'one line');
     }
   }
+});
+
+t.test('TLS needs the certificate and the key together', async (t) => {
+  t.throws(() => loadConfig({ TLS_KEY_FILE: '/tmp/key.pem' }), { variable: 'TLS_CERT_FILE', message: 'TLS_CERT_FILE="" is invalid: must be set when TLS_KEY_FILE is' });
+  t.throws(() => loadConfig({ TLS_CERT_FILE: '/tmp/cert.pem' }), { variable: 'TLS_KEY_FILE', message: 'TLS_KEY_FILE="" is invalid: must be set when TLS_CERT_FILE is' });
+});
+
+t.test('WORKER_NODE_FLAGS=none starts workers with V8 defaults', async (t) => {
+  t.same(loadConfig({ WORKER_NODE_FLAGS: 'none' }).workerNodeFlags, []);
 });
