@@ -9,7 +9,8 @@ import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
 import { RedirectRouter } from '../../src/routing/redirect-router.js';
 
 const router = new RedirectRouter({
-  cdnBaseUrl: 'http://cdn.example.com',
+  cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
+  cdnPolicy: 'weighted',
   originEvery: 10,
   originAllowList: new OriginAllowList(['*.origin-cluster']),
 });

@@ -1,9 +1,10 @@
-import type { Server } from 'node:http';
+import type { Server as HttpServer, Server } from 'node:http';
 import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { CallStats } from '../grpc/call-stats.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
+import { createRedirectHttpServer, listenHttp } from '../http/redirect-http-server.js';
 import { RedirectRouter } from '../routing/redirect-router.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
@@ -26,12 +27,15 @@ export interface WorkerOptions {
  * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
  */
 export async function runWorker({ config, logger, readySignal }: WorkerOptions): Promise<void> {
-  // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
-  // IPC, and a worker answers only once an AggregatorRegistry exists in it.
-  if (readySignal === 'cluster') new AggregatorRegistry();
   const router = new RedirectRouter(config);
-  const stats = new CallStats();
-  registerWorkerMetrics(register, stats, router);
+  // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
+  const stats = config.metricsPort > 0 ? new CallStats() : undefined;
+  if (stats) {
+    registerWorkerMetrics(register, stats, router);
+    // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
+    // IPC, and a worker answers only once an AggregatorRegistry exists in it.
+    if (readySignal === 'cluster') new AggregatorRegistry();
+  }
   const server = new GrpcServer({
     host: config.grpcHost,
     port: config.grpcPort,
@@ -49,12 +53,23 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     logger.fatal({ err: error }, `cannot listen on ${config.grpcHost}:${config.grpcPort}: ${(error as Error).message}`);
     process.exit(EXIT_CANNOT_LISTEN);
   }
+  let httpServer: HttpServer | undefined;
+  if (config.httpPort > 0) {
+    httpServer = createRedirectHttpServer(router, logger);
+    try {
+      const httpPort = await listenHttp(httpServer, config.grpcHost, config.httpPort);
+      logger.info({ host: config.grpcHost, port: httpPort }, 'HTTP front door listening on /redirect');
+    } catch (error) {
+      logger.fatal({ err: error }, `cannot listen on HTTP_PORT ${config.grpcHost}:${config.httpPort}: ${(error as Error).message}`);
+      process.exit(EXIT_CANNOT_LISTEN);
+    }
+  }
   logger.info({ host: config.grpcHost, port }, 'worker listening');
 
   let draining = false;
   // Under pm2 there is no primary to aggregate: each instance serves its own metrics.
   let metricsServer: Server | undefined;
-  if (config.pm2 && config.metricsPort > 0) {
+  if (config.pm2 && stats) {
     const metricsPort = config.metricsPort + config.pm2.instance;
     metricsServer = await startMetricsServer(
       config.metricsHost,
@@ -70,7 +85,10 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     if (draining) return;
     draining = true;
     logger.info({ reason, timeoutMs: config.shutdownTimeoutMs }, 'worker draining');
+    httpServer?.close();
+    httpServer?.closeIdleConnections();
     void server.drain(config.shutdownTimeoutMs).then((finished) => {
+      httpServer?.closeAllConnections();
       if (finished) logger.info('worker drained');
       else logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'worker drain timed out; calls in flight were cut off');
       // End by running out of work rather than process.exit(), so that log lines still in

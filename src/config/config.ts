@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { OriginAllowList } from '../routing/origin-allow-list.js';
-import { parseCdnBaseUrl } from './cdn-base-url.js';
+import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
+import { loadCdnHosts } from './cdn-hosts.js';
 import { ConfigError } from './config-error.js';
 import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
@@ -9,9 +10,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The service's whole configuration, read from the environment once and frozen. */
 export interface Config {
-  /** `CDN_HOST` as given, and the base URL of CDN answers derived from it. */
-  readonly cdnHost: string;
-  readonly cdnBaseUrl: string;
+  /** CDN_HOST, or the CDN_HOSTS pool, as base URLs with weights; CDN_POLICY for a pool. */
+  readonly cdnHosts: readonly CdnHost[];
+  readonly cdnPolicy: CdnPolicy;
   readonly originEvery: number;
   readonly originAllowList: OriginAllowList;
   readonly grpcHost: string;
@@ -22,6 +23,8 @@ export interface Config {
   readonly connection: ConnectionLimits;
   /** Node/V8 flags the supervisor starts workers with (chosen by bench/compare-v8-flags.sh). */
   readonly workerNodeFlags: readonly string[];
+  /** The HTTP 302 front door (`GET /redirect?video=`) on GRPC_HOST; 0 = off. */
+  readonly httpPort: number;
   /** Where `/metrics` and `/healthz` are served; port 0 = off. */
   readonly metricsHost: string;
   readonly metricsPort: number;
@@ -57,6 +60,8 @@ export const DEFAULT_WORKER_NODE_FLAGS = 'none';
 /** Every variable the service reads: the documentation and deployment files are checked against it. */
 export const CONFIG_VARIABLES = Object.freeze([
   'CDN_HOST',
+  'CDN_HOSTS',
+  'CDN_POLICY',
   'ORIGIN_EVERY',
   'ORIGIN_HOSTS',
   'GRPC_HOST',
@@ -71,6 +76,7 @@ export const CONFIG_VARIABLES = Object.freeze([
   'MAX_CONNECTION_AGE_GRACE_MS',
   'MAX_CONCURRENT_STREAMS',
   'WORKER_NODE_FLAGS',
+  'HTTP_PORT',
   'METRICS_HOST',
   'METRICS_PORT',
   'TLS_CERT_FILE',
@@ -90,9 +96,7 @@ export function loadConfig(env: Environment): Config {
   const optional = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => (env[name] === '' ? undefined : env[name]);
   const read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string): string => optional(name) ?? fallback;
 
-  const cdnHost = read('CDN_HOST', 'cdn.example.com');
-  const cdn = parseCdnBaseUrl(cdnHost);
-  if ('problem' in cdn) throw new ConfigError('CDN_HOST', cdnHost, cdn.problem);
+  const { cdnHosts, cdnPolicy } = loadCdnHosts(optional('CDN_HOST'), optional('CDN_HOSTS'), optional('CDN_POLICY'));
 
   const originHosts = read('ORIGIN_HOSTS', '*.origin-cluster');
   let originAllowList: OriginAllowList;
@@ -122,8 +126,8 @@ export function loadConfig(env: Environment): Config {
   }
 
   return Object.freeze({
-    cdnHost,
-    cdnBaseUrl: cdn.baseUrl,
+    cdnHosts,
+    cdnPolicy,
     originEvery: readInteger(read, 'ORIGIN_EVERY', 10, 0, 1_000_000_000, '(0 = never, 1 = every call)'),
     originAllowList,
     grpcHost,
@@ -140,6 +144,7 @@ export function loadConfig(env: Environment): Config {
       maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
     }),
     workerNodeFlags: Object.freeze(workerNodeFlags),
+    httpPort: readInteger(read, 'HTTP_PORT', 0, 0, 65535, '(0 = no HTTP front door)'),
     metricsHost,
     metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),
     tls: loadTlsFiles(optional('TLS_CERT_FILE'), optional('TLS_KEY_FILE'), optional('TLS_CA_FILE')),

@@ -17,7 +17,8 @@ export interface GrpcServerOptions {
   readonly router: RedirectRouter;
   readonly logger: Logger;
   readonly connectionLimits: ConnectionLimits;
-  readonly stats: CallStats;
+  /** Per-call counters for metrics; undefined when metrics are off. */
+  readonly stats: CallStats | undefined;
   readonly tls: TlsFiles | undefined;
 }
 

@@ -31,27 +31,27 @@ export const redirectServiceDefinition: ServiceDefinition = {
 };
 
 /** The Redirect handler: decodes, routes, answers; a caller's mistake becomes INVALID_ARGUMENT. */
-export function createRedirectHandler(router: RedirectRouter, logger: Logger, stats: CallStats) {
+export function createRedirectHandler(router: RedirectRouter, logger: Logger, stats: CallStats | undefined) {
   const debug = logger.isLevelEnabled('debug');
   return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
-    const startedAt = performance.now();
-    stats.started++;
+    const startedAt = stats ? performance.now() : 0;
+    if (stats) stats.started++;
     let video = '';
     try {
       video = decodeRequestVideo(call.request);
       const answer = router.redirect(video);
       if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(answer) }, 'redirect');
-      stats.finish(status.OK, (performance.now() - startedAt) / 1000);
+      stats?.finish(status.OK, (performance.now() - startedAt) / 1000);
       callback(null, answer);
     } catch (error) {
       if (error instanceof InvalidVideoError || error instanceof MalformedRequestError) {
         if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid request');
-        stats.finish(status.INVALID_ARGUMENT, (performance.now() - startedAt) / 1000);
+        stats?.finish(status.INVALID_ARGUMENT, (performance.now() - startedAt) / 1000);
         callback({ code: status.INVALID_ARGUMENT, details: error.message });
         return;
       }
       logger.error({ err: error }, 'redirect failed');
-      stats.finish(status.INTERNAL, (performance.now() - startedAt) / 1000);
+      stats?.finish(status.INTERNAL, (performance.now() - startedAt) / 1000);
       callback({ code: status.INTERNAL, details: 'internal error' });
     }
   };

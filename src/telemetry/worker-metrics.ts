@@ -13,6 +13,7 @@ const METHOD_LABELS = { grpc_type: 'unary', grpc_service: REDIRECT_SERVICE_NAME,
  */
 export function registerWorkerMetrics(registry: Registry, stats: CallStats, router: RedirectRouter): void {
   collectDefaultMetrics({ register: registry });
+  const cdnHostLabels = router.rule.cdnHosts.map((host) => new URL(host.baseUrl).host);
   const metrics = [
     scrapedMetric('grpc_server_started_total', 'Total number of RPCs started on the server.', 'counter', () => [
       { value: stats.started, labels: { ...METHOD_LABELS } },
@@ -35,9 +36,9 @@ export function registerWorkerMetrics(registry: Registry, stats: CallStats, rout
       values.push({ value: cumulative, labels: { ...METHOD_LABELS }, metricName: 'grpc_server_handling_seconds_count' });
       return values;
     }),
-    scrapedMetric('balancer_redirects_total', 'Redirect answers, by target: the origin server or the CDN.', 'counter', () => [
+    scrapedMetric('balancer_redirects_total', 'Redirect answers, by target (the origin server or the CDN) and CDN host.', 'counter', () => [
       { value: router.originAnswers, labels: { target: 'origin' } },
-      { value: router.cdnAnswers, labels: { target: 'cdn' } },
+      ...cdnHostLabels.map((cdn_host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host } })),
     ]),
   ];
   for (const metric of metrics) registry.registerMetric(metric);

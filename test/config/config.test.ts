@@ -6,8 +6,8 @@ import { ConfigError } from '../../src/config/config-error.js';
 t.test('the defaults are working values', async (t) => {
   const config = loadConfig({});
   t.match(config, {
-    cdnHost: 'cdn.example.com',
-    cdnBaseUrl: 'http://cdn.example.com',
+    cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
+    cdnPolicy: 'weighted',
     originEvery: 10,
     grpcHost: '0.0.0.0',
     grpcPort: 50051,
@@ -59,7 +59,7 @@ t.test('reads every variable', async (t) => {
     NODE_APP_INSTANCE: '1',
   });
   t.match(config, {
-    cdnBaseUrl: 'https://cdn.example.net:8443/edge',
+    cdnHosts: [{ baseUrl: 'https://cdn.example.net:8443/edge', weight: 1 }],
     originEvery: 0,
     grpcHost: '127.0.0.1',
     grpcPort: 0,
@@ -92,7 +92,7 @@ t.test('CDN_HOST takes host[:port] or a full base URL', async (t) => {
     ['https://cdn.example.com/', 'https://cdn.example.com'],
     ['https://cdn.example.com:443/v', 'https://cdn.example.com/v'],
   ];
-  for (const [value, base] of rows) t.equal(loadConfig({ CDN_HOST: value }).cdnBaseUrl, base, value);
+  for (const [value, base] of rows) t.same(loadConfig({ CDN_HOST: value }).cdnHosts, [{ baseUrl: base, weight: 1 }], value);
 });
 
 t.test('an empty variable counts as unset', async (t) => {
@@ -108,6 +108,11 @@ t.test('a bad value names the variable, the value and what is expected', async (
     ['CDN_HOST', 'http://', /expected host\[:port\]/],
     ['CDN_HOST', 'cdn example.com', /expected host\[:port\]/],
     ['CDN_HOST', 'file:///tmp', /scheme must be http or https/],
+    ['CDN_HOSTS', 'a.example.com=0', /"a.example.com=0": the weight must be a whole number from 1 to 1000/],
+    ['CDN_HOSTS', 'a.example.com,,b.example.com', /has an empty entry/],
+    ['CDN_HOSTS', 'a.example.com,A.example.com=2', /"A.example.com" is listed twice/],
+    ['CDN_HOSTS', 'a.example.com,ftp://b.example.com', /"ftp:\/\/b.example.com": the scheme must be http or https/],
+    ['CDN_POLICY', 'random', /expected weighted or hash/],
     ['ORIGIN_EVERY', '-1', /whole number from 0 to/],
     ['ORIGIN_EVERY', 'ten', /whole number from 0 to/],
     ['ORIGIN_EVERY', '1.5', /whole number from 0 to/],
@@ -155,4 +160,19 @@ t.test('TLS needs the certificate and the key together', async (t) => {
 
 t.test('WORKER_NODE_FLAGS=none starts workers with V8 defaults', async (t) => {
   t.same(loadConfig({ WORKER_NODE_FLAGS: 'none' }).workerNodeFlags, []);
+});
+
+t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async (t) => {
+  const config = loadConfig({ CDN_HOSTS: ' cdn-a.example.com=3, https://cdn-b.example.com:8443/v ,cdn-c.example.com', CDN_POLICY: 'hash' });
+  t.same(config.cdnHosts, [
+    { baseUrl: 'http://cdn-a.example.com', weight: 3 },
+    { baseUrl: 'https://cdn-b.example.com:8443/v', weight: 1 },
+    { baseUrl: 'http://cdn-c.example.com', weight: 1 },
+  ]);
+  t.equal(config.cdnPolicy, 'hash');
+  t.equal(loadConfig({ CDN_HOSTS: 'a.example.com,b.example.com' }).cdnPolicy, 'weighted', 'weighted by default');
+  t.throws(() => loadConfig({ CDN_HOST: 'a.example.com', CDN_HOSTS: 'b.example.com' }), {
+    variable: 'CDN_HOSTS',
+    message: 'CDN_HOSTS="b.example.com" is invalid: set either CDN_HOST or CDN_HOSTS, not both',
+  });
 });

@@ -1,0 +1,60 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { InvalidVideoError } from '../routing/invalid-video-error.js';
+import type { RedirectRouter } from '../routing/redirect-router.js';
+import type { Logger } from '../logging/logger.js';
+import { truncateForLog } from '../logging/logger.js';
+
+/**
+ * The HTTP front door: `GET /redirect?video=<url-encoded URL>` answers `302 Found` with
+ * `Location` set to exactly what the gRPC call would answer: same rule, same allow-list, same
+ * counter (the router is shared within the worker). Video players follow redirects natively.
+ */
+export function createRedirectHttpServer(router: RedirectRouter, logger: Logger): Server {
+  const debug = logger.isLevelEnabled('debug');
+  const server = createServer((request, response) => {
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    if (path !== '/redirect') return plain(response, 404, 'not found; use GET /redirect?video=<url-encoded URL>');
+    if (request.method !== 'GET') {
+      response.setHeader('allow', 'GET');
+      return plain(response, 405, `method ${request.method ?? ''} not allowed; use GET`);
+    }
+    const videos = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)).getAll('video');
+    if (videos.length !== 1) {
+      return plain(response, 400, videos.length === 0 ? 'video: is required (?video=<url-encoded URL>)' : 'video: is given more than once');
+    }
+    const video = videos[0] as string;
+    let answer: string;
+    try {
+      answer = router.redirect(video);
+    } catch (error) {
+      if (!(error instanceof InvalidVideoError)) throw error;
+      if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid HTTP request');
+      return plain(response, 400, error.message);
+    }
+    if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(answer) }, 'HTTP redirect');
+    // The rule only lets printable ASCII through, so the Location cannot carry CR or LF.
+    response.writeHead(302, { location: answer, 'cache-control': 'no-store', 'content-length': '0' }).end();
+  });
+  server.on('clientError', (error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    logger.debug({ err: error }, 'malformed HTTP request');
+  });
+  return server;
+}
+
+function plain(response: ServerResponse<IncomingMessage>, statusCode: number, text: string): void {
+  response.writeHead(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`);
+}
+
+/** Listens on host:port; resolves with the bound port. */
+export function listenHttp(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
