@@ -33,9 +33,11 @@ fi
 say() { [ "$json" = 1 ] || echo "$@"; }
 
 npm run build --silent
+# shellcheck source=bench/start-service.sh
+. bench/start-service.sh
 work=$(mktemp -d)
 server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0); load_cpu=(taskset -c 1); else server_cpu=(); load_cpu=(); fi
@@ -49,15 +51,13 @@ if [ "$baseline" = 1 ]; then
   worker_pid=$server_pid
   label='baseline: textbook grpc-js + proto-loader'
 else
-  WORKERS=1 GRPC_HOST=127.0.0.1 GRPC_PORT=0 "${server_cpu[@]}" node dist/src/main.js >"$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q 'serving gRPC on' "$work/server.log" && break; sleep 0.1; done
-  port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$work/server.log" | head -1)
-  worker_pid=$(sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$work/server.log" | head -1)
+  WORKERS=1 start_service "${server_cpu[@]}"
+  port=$SERVICE_PORT
+  worker_pid=$(worker_pids | head -1)
   label='video-balancer, 1 worker'
 fi
 if [ -z "${port:-}" ] || [ -z "${worker_pid:-}" ]; then
-  echo "cost.sh: the server did not start:" >&2; cat "$work/server.log" >&2; exit 1
+  echo "cost.sh: the server did not start" >&2; exit 1
 fi
 
 url="http://127.0.0.1:$port/loadBalancer.loadBalancer/Redirect"
