@@ -11,9 +11,6 @@ export interface DrainMessage {
   readonly type: 'drain';
 }
 
-export type WorkerMessage = ReadyMessage;
-export type SupervisorMessage = DrainMessage;
-
 export function isReadyMessage(message: unknown): message is ReadyMessage {
   return typeof message === 'object' && message !== null && (message as ReadyMessage).type === 'ready';
 }

@@ -1,4 +1,4 @@
-import type { Server as HttpServer, Server } from 'node:http';
+import type { Server } from 'node:http';
 import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
@@ -11,7 +11,7 @@ import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
 import { isDrainMessage, type ReadyMessage } from './messages.js';
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
-export const EXIT_CANNOT_LISTEN = 3;
+const EXIT_CANNOT_LISTEN = 3;
 /** After draining, how long a worker may take to flush and end by itself before it is ended. */
 const EXIT_BACKSTOP_MS = 2000;
 
@@ -19,7 +19,7 @@ export interface WorkerOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Under pm2 the ready signal is the string `ready` (`wait_ready`); under our supervisor a message. */
-  readonly readySignal: 'cluster' | 'pm2' | 'none';
+  readonly readySignal: 'cluster' | 'pm2';
 }
 
 /**
@@ -53,7 +53,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     logger.fatal({ err: error }, `cannot listen on ${config.grpcHost}:${config.grpcPort}: ${(error as Error).message}`);
     process.exit(EXIT_CANNOT_LISTEN);
   }
-  let httpServer: HttpServer | undefined;
+  let httpServer: Server | undefined;
   if (config.httpPort > 0) {
     httpServer = createRedirectHttpServer(router, logger);
     try {
@@ -107,5 +107,5 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
   process.on('disconnect', () => drain('supervisor gone'));
 
   if (readySignal === 'cluster') process.send?.({ type: 'ready', port } satisfies ReadyMessage);
-  else if (readySignal === 'pm2') process.send?.('ready');
+  else process.send?.('ready');
 }

@@ -55,7 +55,7 @@ export interface ConnectionLimits {
 const DAY_MS = 86_400_000;
 
 /** See the README's performance section for the measurements behind this choice. */
-export const DEFAULT_WORKER_NODE_FLAGS = 'none';
+const DEFAULT_WORKER_NODE_FLAGS = 'none';
 
 /** Every variable the service reads: the documentation and deployment files are checked against it. */
 export const CONFIG_VARIABLES = Object.freeze([

@@ -8,7 +8,7 @@ import { MalformedRequestError } from './malformed-request-error.js';
 import type { CallStats } from './call-stats.js';
 
 export const REDIRECT_SERVICE_NAME = 'loadBalancer.loadBalancer';
-export const REDIRECT_METHOD_PATH = `/${REDIRECT_SERVICE_NAME}/Redirect`;
+const REDIRECT_METHOD_PATH = `/${REDIRECT_SERVICE_NAME}/Redirect`;
 
 /**
  * The request reaches the handler as its raw bytes: grpc-js answers INTERNAL when a

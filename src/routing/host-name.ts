@@ -1,10 +1,10 @@
 /** DNS host-name rules shared by the request parser and the configuration. */
 
-export const MAX_HOST_LENGTH = 253;
-export const MAX_LABEL_LENGTH = 63;
+const MAX_HOST_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
 
 /** Letters, digits and hyphen: the only characters RFC 1123 allows in a label. */
-export function isLabelChar(code: number): boolean {
+function isLabelChar(code: number): boolean {
   return (
     (code >= 0x61 && code <= 0x7a) || // a-z
     (code >= 0x41 && code <= 0x5a) || // A-Z
