@@ -32,6 +32,33 @@ t.test('with TLS_CERT_FILE and TLS_KEY_FILE the gRPC port speaks TLS', async (t)
   t.notMatch(JSON.stringify(service.logs), /PRIVATE KEY/, 'the key never reaches the logs');
 });
 
+t.test('with TLS_CA_FILE clients must present a certificate that CA signed', async (t) => {
+  // A self-signed certificate is its own CA: a client holding it (and its key) is signed by it.
+  const service = await startService({ WORKERS: '1', TLS_CERT_FILE: server.cert, TLS_KEY_FILE: server.key, TLS_CA_FILE: server.cert });
+  t.teardown(() => service.stop());
+  const root = readFileSync(server.cert);
+  const withCertificate = new RedirectClient(service.port, {
+    host: 'localhost',
+    channelCredentials: credentials.createSsl(root, readFileSync(server.key), readFileSync(server.cert)),
+  });
+  t.equal((await withCertificate.redirect(VIDEO)).code, status.OK, 'a client with a certificate from the CA is served');
+  withCertificate.close();
+  const withOther = new RedirectClient(service.port, {
+    host: 'localhost',
+    channelCredentials: credentials.createSsl(root, readFileSync(other.key), readFileSync(other.cert)),
+    ownConnection: true,
+  });
+  t.equal(status[(await withOther.redirect(VIDEO, 2000)).code], 'UNAVAILABLE', 'a certificate from another CA is refused');
+  withOther.close();
+  const without = new RedirectClient(service.port, { host: 'localhost', channelCredentials: credentials.createSsl(root), ownConnection: true });
+  t.equal(status[(await without.redirect(VIDEO, 2000)).code], 'UNAVAILABLE', 'a client without a certificate is refused');
+  without.close();
+  const healthCheck = await promisify(execFile)(process.execPath, [MAIN_PATH.replace('main.js', 'cli/health-check.js'), `127.0.0.1:${service.port}`], {
+    env: { ...process.env, TLS_CERT_FILE: server.cert, TLS_KEY_FILE: server.key, TLS_CA_FILE: server.cert },
+  });
+  t.equal(healthCheck.stdout, 'SERVING\n', 'the health-check script presents the service certificate');
+});
+
 t.test('unreadable or mismatched files stop start-up with one clear line', async (t) => {
   const rows: Array<[Record<string, string>, string]> = [
     [{ TLS_CERT_FILE: server.cert, TLS_KEY_FILE: other.key }, `TLS_KEY_FILE="${other.key}" is invalid: the key does not belong to the certificate in TLS_CERT_FILE`],
