@@ -47,14 +47,3 @@ export function createRedirectHttpServer(router: RedirectRouter, logger: Logger)
 function plain(response: ServerResponse<IncomingMessage>, statusCode: number, text: string): void {
   response.writeHead(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`);
 }
-
-/** Listens on host:port; resolves with the bound port. */
-export function listenHttp(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
-    });
-  });
-}

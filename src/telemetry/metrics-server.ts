@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { listenHttp } from '../http/listen.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface MetricsSource {
@@ -13,7 +14,7 @@ export interface MetricsSource {
  * `GET /metrics` (Prometheus text) and `GET /healthz` for HTTP-only probes, on their own port so
  * that scraping never competes with gRPC connections.
  */
-export function startMetricsServer(host: string, port: number, source: MetricsSource, logger: Logger): Promise<Server> {
+export async function startMetricsServer(host: string, port: number, source: MetricsSource, logger: Logger): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -33,12 +34,7 @@ export function startMetricsServer(host: string, port: number, source: MetricsSo
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics or /healthz\n');
     }
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      logger.info({ host, port: (server.address() as { port: number }).port }, 'serving metrics on /metrics and /healthz');
-      resolve(server);
-    });
-  });
+  const boundPort = await listenHttp(server, host, port);
+  logger.info({ host, port: boundPort }, 'serving metrics on /metrics and /healthz');
+  return server;
 }
