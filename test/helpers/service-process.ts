@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** `dist/src/main.js`: the entry point `npm start` runs, built by `pretest`. */
 export const MAIN_PATH = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The container health-check script, built beside the entry point. */
+export const HEALTH_CHECK_PATH = fileURLToPath(new URL('../../dist/src/cli/health-check.js', import.meta.url));
 
 export type LogLine = Record<string, unknown> & { msg?: string; pid?: number; role?: string };
 type LogPredicate = (line: LogLine) => boolean;

@@ -3,11 +3,10 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { findFreePort } from '../../src/cluster/free-port.js';
 import { HealthClient } from '../helpers/health-client.js';
-import { MAIN_PATH, startService } from '../helpers/service-process.js';
+import { HEALTH_CHECK_PATH, startService } from '../helpers/service-process.js';
 
-const HEALTH_CHECK = MAIN_PATH.replace('main.js', 'cli/health-check.js');
 const run = (target: string) =>
-  promisify(execFile)(process.execPath, [HEALTH_CHECK, target]).then(
+  promisify(execFile)(process.execPath, [HEALTH_CHECK_PATH, target]).then(
     ({ stdout }) => ({ code: 0, stdout }),
     (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
   );

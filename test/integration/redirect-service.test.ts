@@ -1,5 +1,6 @@
-import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import t from 'tap';
+import { HealthClient } from '../helpers/health-client.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { startService } from '../helpers/service-process.js';
 
@@ -71,18 +72,10 @@ t.test('a message over 64 KiB is RESOURCE_EXHAUSTED', async (t) => {
 });
 
 t.test('the health service says SERVING', async (t) => {
-  const { service: healthService } = await import('grpc-health-check');
-  const Health = makeGenericClientConstructor(healthService as never, 'Health');
-  const health = new Health(`127.0.0.1:${service.port}`, credentials.createInsecure()) as unknown as {
-    Check: (req: object, md: Metadata, cb: (e: ServiceError | null, r?: { status: string }) => void) => void;
-    close: () => void;
-  };
+  const health = new HealthClient(service.port);
   t.teardown(() => health.close());
   for (const name of ['', 'loadBalancer.loadBalancer']) {
-    const response = await new Promise<{ status: string } | undefined>((resolve, reject) =>
-      health.Check({ service: name }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))),
-    );
-    t.equal(response?.status, 'SERVING', `service ${JSON.stringify(name)}`);
+    t.equal(await health.check(name), 'SERVING', `service ${JSON.stringify(name)}`);
   }
 });
 

@@ -5,7 +5,7 @@ import { credentials, status } from '@grpc/grpc-js';
 import t from 'tap';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { makeSelfSignedCertificate } from '../helpers/self-signed.js';
-import { MAIN_PATH, spawnService, startService } from '../helpers/service-process.js';
+import { HEALTH_CHECK_PATH, spawnService, startService } from '../helpers/service-process.js';
 
 const VIDEO = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
 const server = makeSelfSignedCertificate('server');
@@ -24,7 +24,7 @@ t.test('with TLS_CERT_FILE and TLS_KEY_FILE the gRPC port speaks TLS', async (t)
   const refused = await plaintext.redirect(VIDEO, 2000);
   plaintext.close();
   t.equal(status[refused.code], 'UNAVAILABLE', 'a plaintext client is not');
-  const healthCheck = await promisify(execFile)(process.execPath, [MAIN_PATH.replace('main.js', 'cli/health-check.js'), `127.0.0.1:${service.port}`], {
+  const healthCheck = await promisify(execFile)(process.execPath, [HEALTH_CHECK_PATH, `127.0.0.1:${service.port}`], {
     env: { ...process.env, TLS_CERT_FILE: server.cert, TLS_KEY_FILE: server.key },
   });
   t.equal(healthCheck.stdout, 'SERVING\n', 'the health-check script speaks TLS too');
@@ -53,7 +53,7 @@ t.test('with TLS_CA_FILE clients must present a certificate that CA signed', asy
   const without = new RedirectClient(service.port, { host: 'localhost', channelCredentials: credentials.createSsl(root), ownConnection: true });
   t.equal(status[(await without.redirect(VIDEO, 2000)).code], 'UNAVAILABLE', 'a client without a certificate is refused');
   without.close();
-  const healthCheck = await promisify(execFile)(process.execPath, [MAIN_PATH.replace('main.js', 'cli/health-check.js'), `127.0.0.1:${service.port}`], {
+  const healthCheck = await promisify(execFile)(process.execPath, [HEALTH_CHECK_PATH, `127.0.0.1:${service.port}`], {
     env: { ...process.env, TLS_CERT_FILE: server.cert, TLS_KEY_FILE: server.key, TLS_CA_FILE: server.cert },
   });
   t.equal(healthCheck.stdout, 'SERVING\n', 'the health-check script presents the service certificate');
