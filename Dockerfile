@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: dev dependencies and the TypeScript compiler.
-FROM node:20.20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +11,7 @@ COPY bench ./bench
 RUN npm run build
 
 # Run stage: production dependencies and the built JavaScript only.
-FROM node:20.20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

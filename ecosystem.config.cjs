@@ -2,6 +2,17 @@
 // WORKERS instances in cluster mode on the one port, and each instance (which sees pm_id) serves
 // directly without forking workers of its own. Run `npm run build` first: pm2 starts the built
 // JavaScript, with no TypeScript loader at run time.
+// pm2's cluster mode runs the instances on the Node.js that runs the pm2 daemon, which is the
+// Node.js of the first pm2 command. `npx pm2 ...` runs pm2 on the project's Node.js 24
+// (node_modules/.bin/node); a pm2 on an older Node.js would start instances that refuse to run.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 15)) {
+  throw new Error(
+    `pm2 runs on Node.js ${process.version}; video-balancer needs 22.15 or newer. ` +
+      'Use the project\'s Node.js 24: `npx pm2 kill && npx pm2 start ecosystem.config.cjs`',
+  );
+}
+
 const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10000);
 
 module.exports = {

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
+import { unsupportedNodeReason } from './runtime/node-version.js';
 
 /**
  * Entry point of `npm start`, pm2 and the container. The primary supervises `WORKERS` worker
@@ -12,6 +13,11 @@ import { createLogger } from './logging/logger.js';
  * @grpc/grpc-js as it loads.
  */
 async function main(): Promise<void> {
+  const unsupported = unsupportedNodeReason(process.version);
+  if (unsupported) {
+    process.stderr.write(`video-balancer: ${unsupported}\n`);
+    process.exit(1);
+  }
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -29,7 +35,7 @@ async function main(): Promise<void> {
       logger.fatal({ err: error }, 'uncaught exception; worker exiting');
       process.exit(1);
     });
-    if (underPm2) logger.info({ config: describeConfig(config) }, 'starting under pm2');
+    if (underPm2) logger.info({ node: process.version, config: describeConfig(config) }, 'starting under pm2');
     if (config.tracing) {
       const { startTracing } = await import('./telemetry/tracing.js');
       await startTracing(config.tracing.serviceName);
@@ -41,7 +47,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel, { role: 'primary' });
-  logger.info({ config: describeConfig(config) }, 'starting video-balancer');
+  logger.info({ node: process.version, config: describeConfig(config) }, 'starting video-balancer');
   if (config.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }

@@ -14,13 +14,13 @@ const defaults = loadConfig({});
 const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
 const startCommand = packageJson.scripts['start'] as string; // node dist/src/main.js
 
-t.test('Dockerfile: multi-stage, pinned Node 20 LTS, non-root, same start command, port and health check', async (t) => {
+t.test('Dockerfile: multi-stage, Node 24 LTS, non-root, same start command, port and health check', async (t) => {
   const lines = read('Dockerfile')
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('#'));
   const from = lines.filter((l) => l.startsWith('FROM '));
   t.equal(from.length, 2, 'a build stage and a run stage');
-  t.ok(from.every((l) => /^FROM node:20\.\d+-bookworm-slim\b/.test(l)), 'official Node 20 image pinned by tag');
+  t.ok(from.every((l) => /^FROM node:24(\.\d+)*-bookworm-slim\b/.test(l)), 'official Node 24 image');
   t.ok(lines.some((l) => l === 'RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force'), 'production dependencies only in the run stage');
   t.ok(lines.includes('USER node'), 'runs as the non-root node user');
   t.ok(lines.includes(`EXPOSE ${defaults.grpcPort}`), `EXPOSE ${defaults.grpcPort}, the default GRPC_PORT`);

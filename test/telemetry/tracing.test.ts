@@ -1,4 +1,4 @@
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { SpanKind } from '@opentelemetry/api';
 import t from 'tap';
 // Tracing must start before @grpc/grpc-js loads: everything that imports it comes after, dynamically.
