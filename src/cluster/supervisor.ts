@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import { findFreePort } from './free-port.js';
+import { assertPortFree, findFreePort } from './free-port.js';
 import { isReadyMessage } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 
@@ -21,7 +21,7 @@ type WorkerState = 'starting' | 'ready' | 'draining';
  */
 export class Supervisor {
   private readonly states = new Map<Worker, WorkerState>();
-  private readonly backoff = new RestartBackoff();
+  private readonly backoff: RestartBackoff;
   private readonly pendingRestarts = new Set<NodeJS.Timeout>();
   private consecutiveStartupFailures = 0;
   /** The port every worker binds: GRPC_PORT, or a free one chosen at start when it is 0. */
@@ -37,7 +37,9 @@ export class Supervisor {
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.backoff = new RestartBackoff(Math.min(100, config.restartBackoffMaxMs), config.restartBackoffMaxMs);
+  }
 
   /** Workers that listen and are not draining. */
   get readyWorkers(): number {
@@ -52,7 +54,12 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
-    this.port = this.config.grpcPort === 0 ? await findFreePort(this.config.grpcHost) : this.config.grpcPort;
+    // Workers listen with SO_REUSEPORT, which would let a second copy of the service share the
+    // port silently; a plain bind first fails when anything serves the port already.
+    const { grpcHost, grpcPort } = this.config;
+    this.port = await (grpcPort === 0 ? findFreePort(grpcHost) : assertPortFree(grpcHost, grpcPort)).catch((error: Error) => {
+      throw new Error(`cannot listen on ${grpcHost}:${grpcPort} (GRPC_PORT): ${error.message}`);
+    });
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.on('SIGINT', () => this.shutdown('SIGINT'));
     process.on('SIGHUP', () => void this.rollingRestart());

@@ -45,6 +45,9 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     connectionLimits: config.connection,
     stats,
     tls: config.tls,
+    // Every worker (or pm2 instance) has its own socket on the port: no connection ever waits
+    // in the primary for a handoff that a dying worker will not answer.
+    reusePort: true,
   });
 
   let port: number;
@@ -58,7 +61,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
   if (config.httpPort > 0) {
     httpServer = createRedirectHttpServer(router, logger);
     try {
-      const httpPort = await listenHttp(httpServer, config.grpcHost, config.httpPort);
+      const httpPort = await listenHttp(httpServer, config.grpcHost, config.httpPort, { reusePort: true });
       logger.info({ host: config.grpcHost, port: httpPort }, 'HTTP front door listening on /redirect');
     } catch (error) {
       logger.fatal({ err: error }, `cannot listen on HTTP_PORT ${config.grpcHost}:${config.httpPort}: ${(error as Error).message}`);

@@ -20,6 +20,8 @@ export interface Config {
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /** The longest wait before replacing a worker that keeps dying; 0 = always at once. */
+  readonly restartBackoffMaxMs: number;
   readonly connection: ConnectionLimits;
   /** Node/V8 flags the supervisor starts workers with (chosen by bench/compare-v8-flags.sh). */
   readonly workerNodeFlags: readonly string[];
@@ -69,6 +71,7 @@ export const CONFIG_VARIABLES = Object.freeze([
   'WORKERS',
   'LOG_LEVEL',
   'SHUTDOWN_TIMEOUT_MS',
+  'RESTART_BACKOFF_MAX_MS',
   'KEEPALIVE_TIME_MS',
   'KEEPALIVE_TIMEOUT_MS',
   'MAX_CONNECTION_IDLE_MS',
@@ -135,6 +138,7 @@ export function loadConfig(env: Environment): Config {
     workers: readInteger(read, 'WORKERS', availableParallelism(), 1, 1024, '(worker processes)'),
     logLevel: logLevel as LogLevel,
     shutdownTimeoutMs: readInteger(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000, '(milliseconds)'),
+    restartBackoffMaxMs: readInteger(read, 'RESTART_BACKOFF_MAX_MS', 10_000, 0, 3_600_000, '(milliseconds, 0 = no back-off)'),
     connection: Object.freeze({
       keepaliveTimeMs: readInteger(read, 'KEEPALIVE_TIME_MS', 60_000, 0, DAY_MS, '(milliseconds, 0 = off)'),
       keepaliveTimeoutMs: readInteger(read, 'KEEPALIVE_TIMEOUT_MS', 20_000, 1, DAY_MS, '(milliseconds)'),

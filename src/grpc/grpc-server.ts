@@ -5,6 +5,7 @@ import type { TlsFiles } from '../config/tls-files.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
+import { listenWithReusePort } from './grpc-js-internals.js';
 import { createReflectionService } from './reflection.js';
 import { createRedirectHandler, redirectServiceDefinition, REDIRECT_SERVICE_NAME } from './redirect-service.js';
 
@@ -20,6 +21,11 @@ export interface GrpcServerOptions {
   /** Per-call counters for metrics; undefined when metrics are off. */
   readonly stats: CallStats | undefined;
   readonly tls: TlsFiles | undefined;
+  /**
+   * Listen on a socket of this process's own with SO_REUSEPORT, beside the other processes
+   * that serve the same port, rather than through a cluster primary.
+   */
+  readonly reusePort?: boolean;
 }
 
 /** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
@@ -55,7 +61,10 @@ export class GrpcServer {
 
   /** Binds and starts serving; resolves with the port actually bound. */
   listen(): Promise<number> {
-    const { host, port } = this.options;
+    const { host, port, reusePort } = this.options;
+    if (reusePort && !listenWithReusePort(this.server)) {
+      return Promise.reject(new Error('this @grpc/grpc-js cannot listen with SO_REUSEPORT (its private bindOneAddress is gone)'));
+    }
     const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, this.credentials(), (error, boundPort) => {

@@ -12,3 +12,8 @@ t.test('forgets deaths older than the window', async (t) => {
   t.equal(backoff.nextDelay(500), 100);
   t.equal(backoff.nextDelay(1600), 0, 'both earlier deaths left the window');
 });
+
+t.test('a cap of 0 replaces every worker at once (RESTART_BACKOFF_MAX_MS=0)', async (t) => {
+  const backoff = new RestartBackoff(0, 0);
+  t.same([0, 1, 2, 3].map((i) => backoff.nextDelay(i)), [0, 0, 0, 0]);
+});

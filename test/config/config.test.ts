@@ -14,6 +14,7 @@ t.test('the defaults are working values', async (t) => {
     workers: availableParallelism(),
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,
+    restartBackoffMaxMs: 10_000,
     connection: {
       keepaliveTimeMs: 60_000,
       keepaliveTimeoutMs: 20_000,
@@ -44,6 +45,7 @@ t.test('reads every variable', async (t) => {
     WORKERS: '3',
     LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_MS: '250',
+    RESTART_BACKOFF_MAX_MS: '0',
     KEEPALIVE_TIME_MS: '0',
     KEEPALIVE_TIMEOUT_MS: '500',
     MAX_CONNECTION_IDLE_MS: '1000',
@@ -66,6 +68,7 @@ t.test('reads every variable', async (t) => {
     workers: 3,
     logLevel: 'debug',
     shutdownTimeoutMs: 250,
+    restartBackoffMaxMs: 0,
     connection: {
       keepaliveTimeMs: 0,
       keepaliveTimeoutMs: 500,
@@ -125,6 +128,7 @@ t.test('a bad value names the variable, the value and what is expected', async (
     ['WORKERS', '2000', /whole number from 1 to 1024/],
     ['LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
     ['SHUTDOWN_TIMEOUT_MS', '1e3', /whole number from 0 to 3600000/],
+    ['RESTART_BACKOFF_MAX_MS', '-1', /whole number from 0 to 3600000 \(milliseconds, 0 = no back-off\)/],
     ['KEEPALIVE_TIME_MS', '-5', /whole number from 0 to 86400000/],
     ['KEEPALIVE_TIMEOUT_MS', '0', /whole number from 1 to 86400000/],
     ['MAX_CONNECTION_IDLE_MS', '5m', /whole number from 0 to 86400000/],

@@ -107,15 +107,29 @@ t.test('SIGHUP under steady calls: a rolling restart with zero failed calls', as
   t.same(after.filter((pid) => before.includes(pid)), [], 'every worker was replaced');
 });
 
-t.test('a worker that cannot listen: a clear line and a non-zero exit, not a restart loop', async (t) => {
+t.test('the gRPC port is taken: one clear line and exit 1, no worker started', async (t) => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => blocker.close());
   const port = (blocker.address() as { port: number }).port;
   const service = spawnService({ WORKERS: '2', GRPC_PORT: String(port) });
   const { code } = await service.exit(15_000);
+  t.equal(code, 1, 'exit code 1');
+  const fatal = service.logs.filter((l) => l.level === 60).map((l) => String(l.msg));
+  t.match(fatal, [new RegExp(`^cannot start: cannot listen on 127\\.0\\.0\\.1:${port} \\(GRPC_PORT\\): .*EADDRINUSE`)], 'the primary says why');
+  t.notOk(service.logs.some((l) => l.msg === 'worker listening'), 'no second copy of the service shares the port');
+});
+
+t.test('a worker that cannot listen: a clear line and a non-zero exit, not a restart loop', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  // The HTTP front door's port is taken: only the workers find out, when they listen.
+  const service = spawnService({ WORKERS: '2', HTTP_PORT: String(port) });
+  const { code } = await service.exit(15_000);
   t.not(code, 0, `exit code ${code}`);
-  t.ok(service.logs.some((l) => l.level === 60 && /cannot listen on 127\.0\.0\.1:\d+/.test(String(l.msg))), 'the worker says why');
+  t.ok(service.logs.some((l) => l.level === 60 && /cannot listen on HTTP_PORT 127\.0\.0\.1:\d+/.test(String(l.msg))), 'the worker says why');
   t.ok(service.logs.some((l) => /workers keep dying at start-up/.test(String(l.msg))), 'the supervisor gives up');
   const starts = service.logs.filter((l) => /cannot listen/.test(String(l.msg))).length;
   t.ok(starts <= 4, `${starts} attempts, not an endless loop`);

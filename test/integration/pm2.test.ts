@@ -67,6 +67,32 @@ t.test('pm2 reload under steady calls: zero failed calls', async (t) => {
   t.ok(load.succeeded > 50, `${load.succeeded} calls succeeded`);
 });
 
+t.test('pm2: kill -9 of an instance, five times under load: only calls in flight fail, fast', async (t) => {
+  const instances = async () => {
+    const { stdout } = await pm2('jlist');
+    return (JSON.parse(stdout) as Array<{ pid: number; pm2_env: { status: string } }>).filter((a) => a.pm2_env.status === 'online' && a.pid > 0);
+  };
+  const load = new SteadyLoad(port, VIDEO, { connections: 8, deadlineMs: 3000 });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (let kill = 0; kill < 5; kill++) {
+    const before = await instances();
+    const victim = (before[kill % before.length] as { pid: number }).pid;
+    process.kill(victim, 'SIGKILL');
+    // pm2 restarts the instance; with wait_ready it is online once it listens.
+    for (;;) {
+      const now = await instances();
+      if (now.length === 2 && !now.some((a) => a.pid === victim)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const succeeded = load.succeeded;
+    while (load.succeeded < succeeded + 8) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await load.stop();
+  t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(load.outcomes))}`);
+  t.same(load.failures.filter((f) => f.code !== 'UNAVAILABLE' || f.ms >= 1000), [], 'every failed call is UNAVAILABLE (none DEADLINE_EXCEEDED), within a second');
+  t.ok(load.succeeded > 100, `${load.succeeded} calls succeeded`);
+});
+
 t.test('pm2 stop drains, and the logs are JSON', async (t) => {
   await pm2('stop', 'video-balancer');
   const lines = logLines();
