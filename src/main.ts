@@ -3,6 +3,7 @@ import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { unsupportedNodeReason } from './runtime/node-version.js';
+import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
 /**
  * Entry point of `npm start`, pm2 and the container. The primary supervises `WORKERS` worker
@@ -35,7 +36,10 @@ async function main(): Promise<void> {
       logger.fatal({ err: error }, 'uncaught exception; worker exiting');
       process.exit(1);
     });
-    if (underPm2) logger.info({ node: process.version, config: describeConfig(config) }, 'starting under pm2');
+    if (underPm2) {
+      logger.info({ node: process.version, config: describeConfig(config) }, 'starting under pm2');
+      if (config.pm2?.instance === 0) warnWithoutTcpMigrateReq(logger);
+    }
     if (config.tracing) {
       const { startTracing } = await import('./telemetry/tracing.js');
       await startTracing(config.tracing.serviceName);
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.logLevel, { role: 'primary' });
   logger.info({ node: process.version, config: describeConfig(config) }, 'starting video-balancer');
+  warnWithoutTcpMigrateReq(logger);
   if (config.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }
@@ -63,6 +68,15 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
     process.exit(1);
   }
+}
+
+/** Every worker listens with SO_REUSEPORT: see the README's Running it section. */
+function warnWithoutTcpMigrateReq(logger: ReturnType<typeof createLogger>): void {
+  if (tcpMigrateReqEnabled() !== false) return;
+  logger.warn(
+    'net.ipv4.tcp_migrate_req is 0: when a worker dies or drains, connections still waiting in its accept queue are ' +
+      'reset rather than moved to another worker (their clients retry after their back-off); set it to 1',
+  );
 }
 
 await main();

@@ -48,6 +48,8 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     // Every worker (or pm2 instance) has its own socket on the port: no connection ever waits
     // in the primary for a handoff that a dying worker will not answer.
     reusePort: true,
+    // Spans come from grpc-js's instrumentation, so with tracing on Redirect goes through grpc-js.
+    hotPath: config.hotPath && config.tracing === undefined,
   });
 
   let port: number;
@@ -68,7 +70,13 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
       process.exit(EXIT_CANNOT_LISTEN);
     }
   }
-  logger.info({ host: config.grpcHost, port }, 'worker listening');
+  const redirectPath = server.redirectPath;
+  if (config.hotPath && config.tracing) {
+    logger.info('tracing is on: Redirect is served through grpc-js, whose instrumentation makes the spans');
+  } else if (config.hotPath && redirectPath !== 'hot path') {
+    logger.warn('the Redirect hot path did not engage (this @grpc/grpc-js has moved its internals); serving Redirect through grpc-js');
+  }
+  logger.info({ host: config.grpcHost, port, redirectPath }, 'worker listening');
 
   let draining = false;
   // Under pm2 there is no primary to aggregate: each instance serves its own metrics.

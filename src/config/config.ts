@@ -25,6 +25,8 @@ export interface Config {
   readonly connection: ConnectionLimits;
   /** Node/V8 flags the supervisor starts workers with (chosen by bench/compare-v8-flags.sh). */
   readonly workerNodeFlags: readonly string[];
+  /** HOT_PATH: answer Redirect on the HTTP/2 stream beside grpc-js (on), or through grpc-js (off). */
+  readonly hotPath: boolean;
   /** The HTTP 302 front door (`GET /redirect?video=`) on GRPC_HOST; 0 = off. */
   readonly httpPort: number;
   /** Where `/metrics` and `/healthz` are served; port 0 = off. */
@@ -79,6 +81,7 @@ export const CONFIG_VARIABLES = Object.freeze([
   'MAX_CONNECTION_AGE_GRACE_MS',
   'MAX_CONCURRENT_STREAMS',
   'WORKER_NODE_FLAGS',
+  'HOT_PATH',
   'HTTP_PORT',
   'METRICS_HOST',
   'METRICS_PORT',
@@ -128,6 +131,9 @@ export function loadConfig(env: Environment): Config {
     throw new ConfigError('WORKER_NODE_FLAGS', workerNodeFlagsText, 'expected space-separated --flag[=value] options, or none');
   }
 
+  const hotPath = read('HOT_PATH', 'on');
+  if (hotPath !== 'on' && hotPath !== 'off') throw new ConfigError('HOT_PATH', hotPath, 'expected on or off');
+
   return Object.freeze({
     cdnHosts,
     cdnPolicy,
@@ -148,6 +154,7 @@ export function loadConfig(env: Environment): Config {
       maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
     }),
     workerNodeFlags: Object.freeze(workerNodeFlags),
+    hotPath: hotPath === 'on',
     httpPort: readInteger(read, 'HTTP_PORT', 0, 0, 65535, '(0 = no HTTP front door)'),
     metricsHost,
     metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),

@@ -1,3 +1,5 @@
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as http2 } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 
 /**
@@ -30,3 +32,56 @@ export function listenWithReusePort(server: Server): boolean {
     bindOneAddress.call(server, 'port' in address ? { ...address, reusePort: true, exclusive: true } : address, boundPort);
   return true;
 }
+
+type StreamHandler = (this: Server, extraInterceptors: unknown, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+
+/** grpc-js 1.14's private stream dispatch: `_streamHandler` is bound to each HTTP/2 server's 'stream' event at bind time. */
+interface StreamDispatch {
+  _streamHandler?: StreamHandler;
+  /** Counts the stream as activity of its session, for grpc.max_connection_idle_ms. */
+  onStreamOpened?: (stream: ServerHttp2Stream) => void;
+  http2Servers?: Map<Http2Server | Http2SecureServer, unknown>;
+}
+
+/** The name our dispatch function has, so that a bound copy of it can be recognised on a server. */
+const HOOK_NAME = 'dispatchHotPathOrGrpcJs';
+
+/**
+ * Answers streams for `methodPath` with `answer` instead of grpc-js; every other stream goes to
+ * grpc-js as before. Must run before `bindAsync`. What grpc-js does for every stream before its
+ * method lookup is kept: an 'error' listener and the session's idle tracking. Returns false,
+ * changing nothing, when grpc-js no longer has these members.
+ */
+export function interceptMethodStreams(
+  server: Server,
+  methodPath: string,
+  answer: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+): boolean {
+  const internals = server as unknown as StreamDispatch;
+  const grpcJsHandler = internals._streamHandler;
+  const onStreamOpened = internals.onStreamOpened;
+  if (typeof grpcJsHandler !== 'function' || typeof onStreamOpened !== 'function') return false;
+  const hook: StreamHandler = {
+    [HOOK_NAME](this: Server, extraInterceptors: unknown, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+      if (headers[http2.HTTP2_HEADER_PATH] !== methodPath) {
+        grpcJsHandler.call(this, extraInterceptors, stream, headers);
+        return;
+      }
+      // Errors end in 'close'; without a listener one would be thrown.
+      stream.once('error', ignore);
+      onStreamOpened.call(this, stream);
+      answer(stream, headers);
+    },
+  }[HOOK_NAME] as StreamHandler;
+  internals._streamHandler = hook;
+  return true;
+}
+
+/** After `bindAsync`: whether every HTTP/2 server grpc-js listens with dispatches streams through the hook. */
+export function methodStreamsIntercepted(server: Server): boolean {
+  const servers = (server as unknown as StreamDispatch).http2Servers;
+  if (!(servers instanceof Map) || servers.size === 0) return false;
+  return [...servers.keys()].every((http2Server) => http2Server.listeners('stream').some((listener) => listener.name === `bound ${HOOK_NAME}`));
+}
+
+function ignore(): void {}

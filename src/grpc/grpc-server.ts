@@ -5,9 +5,16 @@ import type { TlsFiles } from '../config/tls-files.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
-import { listenWithReusePort } from './grpc-js-internals.js';
+import { interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from './grpc-js-internals.js';
 import { createReflectionService } from './reflection.js';
-import { createRedirectHandler, redirectServiceDefinition, REDIRECT_SERVICE_NAME } from './redirect-service.js';
+import { createRedirectHotPath } from './redirect-hot-path.js';
+import {
+  createRedirectHandler,
+  createRedirectResolver,
+  redirectServiceDefinition,
+  REDIRECT_METHOD_PATH,
+  REDIRECT_SERVICE_NAME,
+} from './redirect-service.js';
 
 /** Requests larger than this are refused by grpc-js with RESOURCE_EXHAUSTED. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -26,7 +33,12 @@ export interface GrpcServerOptions {
    * that serve the same port, rather than through a cluster primary.
    */
   readonly reusePort?: boolean;
+  /** Answer Redirect on the HTTP/2 stream itself rather than through grpc-js (see redirect-hot-path.ts). */
+  readonly hotPath?: boolean;
 }
+
+/** Which code answers Redirect once the server listens. */
+export type RedirectPath = 'hot path' | 'grpc-js';
 
 /** The gRPC endpoint of one process: Redirect, health and reflection on one port. */
 export class GrpcServer {
@@ -52,9 +64,12 @@ export class GrpcServer {
       'grpc.enable_channelz': 0,
     };
     this.server = new Server(channelOptions);
-    this.server.addService(redirectServiceDefinition, {
-      Redirect: createRedirectHandler(options.router, options.logger, options.stats),
-    });
+    const resolve = createRedirectResolver(options.router, options.logger, options.stats);
+    this.server.addService(redirectServiceDefinition, { Redirect: createRedirectHandler(resolve, options.stats) });
+    if (options.hotPath) {
+      const hotPath = createRedirectHotPath({ resolve, stats: options.stats, maxMessageBytes: MAX_MESSAGE_BYTES, methodPath: REDIRECT_METHOD_PATH });
+      interceptMethodStreams(this.server, REDIRECT_METHOD_PATH, hotPath);
+    }
     this.health.addToServer(this.server);
     createReflectionService().addToServer(this.server);
   }
@@ -72,6 +87,14 @@ export class GrpcServer {
         else resolve(boundPort);
       });
     });
+  }
+
+  /**
+   * Which code answers Redirect, once listening: the hot path when it was asked for and grpc-js
+   * dispatches through it, else grpc-js's own handler (the same answers, at grpc-js's cost).
+   */
+  get redirectPath(): RedirectPath {
+    return this.options.hotPath && methodStreamsIntercepted(this.server) ? 'hot path' : 'grpc-js';
   }
 
   private credentials(): ServerCredentials {

@@ -50,14 +50,18 @@ export function decodeRequestVideo(bytes: Uint8Array): string {
   return video;
 }
 
-/** Serialises `Response { redirect }`; an empty string is the empty message, as in proto3. */
-export function encodeResponse(redirect: string): Buffer {
-  if (redirect === '') return Buffer.alloc(0);
+/**
+ * Serialises `Response { redirect }`; an empty string is the empty message, as in proto3.
+ * `reserve` leading bytes are left for the caller (the hot path's gRPC frame header), so that a
+ * framed answer is one allocation.
+ */
+export function encodeResponse(redirect: string, reserve = 0): Buffer {
+  if (redirect === '') return Buffer.alloc(reserve);
   const length = Buffer.byteLength(redirect);
-  const header = 1 + varintSize(length);
+  const header = reserve + 1 + varintSize(length);
   const out = Buffer.allocUnsafe(header + length);
-  out[0] = STRING_FIELD_1_TAG;
-  let offset = 1;
+  let offset = reserve;
+  out[offset++] = STRING_FIELD_1_TAG;
   let rest = length;
   while (rest > 0x7f) {
     out[offset++] = (rest & 0x7f) | 0x80;

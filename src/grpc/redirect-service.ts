@@ -8,7 +8,7 @@ import { MalformedRequestError } from './malformed-request-error.js';
 import type { CallStats } from './call-stats.js';
 
 export const REDIRECT_SERVICE_NAME = 'loadBalancer.loadBalancer';
-const REDIRECT_METHOD_PATH = `/${REDIRECT_SERVICE_NAME}/Redirect`;
+export const REDIRECT_METHOD_PATH = `/${REDIRECT_SERVICE_NAME}/Redirect`;
 
 /**
  * The request reaches the handler as its raw bytes: grpc-js answers INTERNAL when a
@@ -30,29 +30,51 @@ export const redirectServiceDefinition: ServiceDefinition = {
   },
 };
 
-/** The Redirect handler: decodes, routes, answers; a caller's mistake becomes INVALID_ARGUMENT. */
-export function createRedirectHandler(router: RedirectRouter, logger: Logger, stats: CallStats | undefined) {
+/** How one Redirect call ends: `text` is the answer when `code` is OK, else the message for the caller. */
+export interface RedirectOutcome {
+  readonly code: status;
+  readonly text: string;
+}
+
+/**
+ * Decodes a request, routes it and counts the call: the one piece both ways into the service
+ * share (grpc-js's handler and the hot path), so that they answer, log and count alike. A
+ * caller's mistake becomes INVALID_ARGUMENT. The outcome object is reused: read it at once.
+ */
+export type RedirectResolver = (request: Uint8Array, startedAt: number) => RedirectOutcome;
+
+export function createRedirectResolver(router: RedirectRouter, logger: Logger, stats: CallStats | undefined): RedirectResolver {
   const debug = logger.isLevelEnabled('debug');
-  return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
-    const startedAt = stats ? performance.now() : 0;
+  const outcome = { code: status.OK, text: '' };
+  return function resolveRedirect(request, startedAt) {
     if (stats) stats.started++;
     let video = '';
     try {
-      video = decodeRequestVideo(call.request);
-      const answer = router.redirect(video);
-      if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(answer) }, 'redirect');
-      stats?.finish(status.OK, (performance.now() - startedAt) / 1000);
-      callback(null, answer);
+      video = decodeRequestVideo(request);
+      outcome.text = router.redirect(video);
+      outcome.code = status.OK;
+      if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(outcome.text) }, 'redirect');
     } catch (error) {
       if (error instanceof InvalidVideoError || error instanceof MalformedRequestError) {
         if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid request');
-        stats?.finish(status.INVALID_ARGUMENT, (performance.now() - startedAt) / 1000);
-        callback({ code: status.INVALID_ARGUMENT, details: error.message });
-        return;
+        outcome.code = status.INVALID_ARGUMENT;
+        outcome.text = error.message;
+      } else {
+        logger.error({ err: error }, 'redirect failed');
+        outcome.code = status.INTERNAL;
+        outcome.text = 'internal error';
       }
-      logger.error({ err: error }, 'redirect failed');
-      stats?.finish(status.INTERNAL, (performance.now() - startedAt) / 1000);
-      callback({ code: status.INTERNAL, details: 'internal error' });
     }
+    stats?.finish(outcome.code, (performance.now() - startedAt) / 1000);
+    return outcome;
+  };
+}
+
+/** The Redirect handler grpc-js calls (HOT_PATH=off, tracing, or a hot path that did not engage). */
+export function createRedirectHandler(resolve: RedirectResolver, stats: CallStats | undefined) {
+  return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
+    const { code, text } = resolve(call.request, stats ? performance.now() : 0);
+    if (code === status.OK) callback(null, text);
+    else callback({ code, details: text });
   };
 }

@@ -31,18 +31,26 @@ function halfOpenStream(session: ClientHttp2Session): void {
 
 const closedCount = (sessions: ClientHttp2Session[]) => sessions.filter((s) => s.closed || s.destroyed).length;
 
+/**
+ * V8 grows its heap over the first rounds (on Node 24 from ~115 to ~140 MB RSS, flat from about
+ * the sixth round on): the leak check compares the second half of the rounds only.
+ */
+const ROUNDS = 10;
+const WARM_UP_ROUNDS = 5;
+
 t.test('idle connections and half-open calls are closed by the server, and memory comes back', async (t) => {
   const service = await startService({
     WORKERS: '1',
     MAX_CONNECTION_IDLE_MS: '500',
     MAX_CONNECTION_AGE_MS: '1500',
     MAX_CONNECTION_AGE_GRACE_MS: '500',
-  });
+    // Without coverage hooks: V8's coverage bookkeeping holds memory of its own, growing with the work done.
+  }, { instrumented: false });
   t.teardown(() => service.stop());
   const [pid] = service.liveWorkerPids() as [number];
   const baseline = rssKiB(pid);
   const rounds: number[] = [];
-  for (let round = 1; round <= 3; round++) {
+  for (let round = 1; round <= ROUNDS; round++) {
     const idle = await Promise.all(Array.from({ length: 150 }, () => openSession(service.port)));
     const busy = await Promise.all(Array.from({ length: 10 }, () => openSession(service.port)));
     for (const session of busy) for (let i = 0; i < 30; i++) halfOpenStream(session);
@@ -57,7 +65,8 @@ t.test('idle connections and half-open calls are closed by the server, and memor
     rounds.push(rssKiB(pid));
     t.comment(`round ${round}: RSS baseline ${baseline} KiB, with connections ${peak} KiB, after ${rounds.at(-1)} KiB`);
   }
-  const [first, , last] = rounds as [number, number, number];
-  t.ok(last - first < 16 * 1024, `no growth from round to round: ${first} KiB -> ${last} KiB`);
+  const warm = rounds[WARM_UP_ROUNDS - 1] as number;
+  const last = rounds[ROUNDS - 1] as number;
+  t.ok(last - warm < 8 * 1024, `no growth after warm-up: ${warm} KiB after round ${WARM_UP_ROUNDS} -> ${last} KiB after round ${ROUNDS}`);
   t.ok(service.liveWorkerPids().includes(pid), 'the same worker served throughout');
 });

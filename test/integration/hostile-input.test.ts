@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { decodeResponseRedirect, encodeRequest } from '../../src/grpc/redirect-codec.js';
 import { BAD_VIDEOS } from '../helpers/bad-videos.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startService } from '../helpers/service-process.js';
+import { startService, type ServiceProcess } from '../helpers/service-process.js';
 
 const REDIRECT = '/loadBalancer.loadBalancer/Redirect';
 const VALID = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
@@ -89,49 +89,59 @@ const UNUSUAL_ROWS: Array<[name: string, video: string, cdnAnswer: string]> = [
   ['unknown extra fields', 'EXTRA', VALID_CDN],
 ];
 
-const service = await startService({ WORKERS: '1', CDN_HOST: 'cdn.test', ORIGIN_EVERY: '2' });
-t.teardown(() => service.stop());
-const client = new RawClient(service.port);
-t.teardown(() => client.close());
-
-/**
- * With ORIGIN_EVERY=2 on one worker, valid calls alternate CDN, origin, CDN, ... A rejected call
- * that used up a slot would break the alternation.
- */
-let validCalls = 0;
-async function expectValid(t: Test, video: string, cdnAnswer: string, message = encodeRequest(video)): Promise<void> {
-  validCalls++;
-  const expected = validCalls % 2 === 0 ? video : cdnAnswer;
-  const result = await client.call(REDIRECT, message);
-  t.equal(result.code, status.OK, `valid call ${validCalls} succeeds`);
-  t.equal(result.bytes && decodeResponseRedirect(result.bytes), expected, `valid call ${validCalls}: ${validCalls % 2 === 0 ? 'origin' : 'CDN'}`);
+/** The same table against both ways Redirect is answered: the hot path and grpc-js's handler. */
+for (const hotPath of ['on', 'off'] as const) {
+  await t.test(`HOT_PATH=${hotPath}`, async (t) => {
+    const service = await startService({ WORKERS: '1', CDN_HOST: 'cdn.test', ORIGIN_EVERY: '2', HOT_PATH: hotPath });
+    t.teardown(() => service.stop());
+    const client = new RawClient(service.port);
+    t.teardown(() => client.close());
+    const expectedPath = hotPath === 'on' ? 'hot path' : 'grpc-js';
+    t.equal(service.logs.find((l) => l.msg === 'worker listening')?.['redirectPath'], expectedPath, `Redirect is served by ${expectedPath === "grpc-js" ? "grpc-js" : "the hot path"}`);
+    await runTable(t, service, client);
+  });
 }
 
-t.test(`${BAD_ROWS.length} kinds of bad input: a clear status, the server keeps serving, the rotation does not move`, async (t) => {
-  t.ok(BAD_ROWS.length >= 40, `${BAD_ROWS.length} rows`);
-  for (const row of BAD_ROWS) {
-    const result = await client.call(row.path ?? REDIRECT, row.message);
-    t.equal(status[result.code], status[row.code], `${row.name}: ${status[row.code]}`);
-    t.match(result.details, row.details, `${row.name}: says what is wrong`);
-    await expectValid(t, VALID, VALID_CDN);
+async function runTable(t: Test, service: ServiceProcess, client: RawClient): Promise<void> {
+  /**
+   * With ORIGIN_EVERY=2 on one worker, valid calls alternate CDN, origin, CDN, ... A rejected call
+   * that used up a slot would break the alternation.
+   */
+  let validCalls = 0;
+  async function expectValid(t: Test, video: string, cdnAnswer: string, message = encodeRequest(video)): Promise<void> {
+    validCalls++;
+    const expected = validCalls % 2 === 0 ? video : cdnAnswer;
+    const result = await client.call(REDIRECT, message);
+    t.equal(result.code, status.OK, `valid call ${validCalls} succeeds`);
+    t.equal(result.bytes && decodeResponseRedirect(result.bytes), expected, `valid call ${validCalls}: ${validCalls % 2 === 0 ? 'origin' : 'CDN'}`);
   }
-});
 
-t.test('valid but unusual input gets the exact answer', async (t) => {
-  for (const [name, video, cdnAnswer] of UNUSUAL_ROWS) {
-    t.comment(name);
-    if (video === 'EXTRA') {
-      // Fields 2 (varint) and 15 (bytes) before and after field 1: ignored, as proto3 requires.
-      const extra = Buffer.concat([Buffer.from([0x10, 0x07]), encodeRequest(VALID), Buffer.from([0x7a, 0x02, 0x68, 0x69])]);
-      await expectValid(t, VALID, cdnAnswer, extra);
-    } else {
-      await expectValid(t, video, cdnAnswer);
-      await expectValid(t, video, cdnAnswer);
+  t.test(`${BAD_ROWS.length} kinds of bad input: a clear status, the server keeps serving, the rotation does not move`, async (t) => {
+    t.ok(BAD_ROWS.length >= 40, `${BAD_ROWS.length} rows`);
+    for (const row of BAD_ROWS) {
+      const result = await client.call(row.path ?? REDIRECT, row.message);
+      t.equal(status[result.code], status[row.code], `${row.name}: ${status[row.code]}`);
+      t.match(result.details, row.details, `${row.name}: says what is wrong`);
+      await expectValid(t, VALID, VALID_CDN);
     }
-  }
-});
+  });
 
-t.test('the worker never crashed', async (t) => {
-  t.equal(service.logs.filter((l) => l.msg === 'worker listening').length, 1, 'one worker start only');
-  t.notOk(service.logs.some((l) => (l['level'] as number) >= 50), 'no error was logged');
-});
+  t.test('valid but unusual input gets the exact answer', async (t) => {
+    for (const [name, video, cdnAnswer] of UNUSUAL_ROWS) {
+      t.comment(name);
+      if (video === 'EXTRA') {
+        // Fields 2 (varint) and 15 (bytes) before and after field 1: ignored, as proto3 requires.
+        const extra = Buffer.concat([Buffer.from([0x10, 0x07]), encodeRequest(VALID), Buffer.from([0x7a, 0x02, 0x68, 0x69])]);
+        await expectValid(t, VALID, cdnAnswer, extra);
+      } else {
+        await expectValid(t, video, cdnAnswer);
+        await expectValid(t, video, cdnAnswer);
+      }
+    }
+  });
+
+  t.test('the worker never crashed', async (t) => {
+    t.equal(service.logs.filter((l) => l.msg === 'worker listening').length, 1, 'one worker start only');
+    t.notOk(service.logs.some((l) => (l['level'] as number) >= 50), 'no error was logged');
+  });
+}

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
 import { establishedConnectionsHeldBy } from '../../bench/process-sockets.js';
+import { tcpMigrateReqEnabled } from '../../src/runtime/tcp-migrate.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { startService } from '../helpers/service-process.js';
 import { SteadyLoad } from '../helpers/steady-load.js';
@@ -37,8 +38,16 @@ t.test(`${KILLS} workers killed with kill -9 one after another under load: only 
   t.equal(service.logs.filter((l) => l.msg === 'worker died; replacing it').length, KILLS, `${KILLS} deaths seen and replaced`);
   t.same(slowOrStuck, [], 'every failed call is UNAVAILABLE (none DEADLINE_EXCEEDED) and failed within a second');
   // Each connection has one call in flight at a time: a kill costs at most one call on each
-  // connection the dead worker served.
-  t.ok(load.failures.length <= KILLS * CONNECTIONS, `${load.failures.length} failed calls for ${KILLS} kills`);
+  // connection the dead worker served. That needs net.ipv4.tcp_migrate_req=1 (.ci/run sets it):
+  // without it a client whose reconnection was still in the dead worker's accept queue is reset,
+  // and its calls fail fast (checked above) until its reconnect back-off ends.
+  if (tcpMigrateReqEnabled()) {
+    t.ok(load.failures.length <= KILLS * CONNECTIONS, `${load.failures.length} failed calls for ${KILLS} kills`, {
+      failures: load.describeFailures(),
+    });
+  } else {
+    t.comment(`net.ipv4.tcp_migrate_req is not 1: ${load.failures.length} failed calls for ${KILLS} kills, not bounded by the calls in flight`);
+  }
   t.ok(load.succeeded > KILLS * CONNECTIONS, `${load.succeeded} calls succeeded`);
   t.equal(establishedConnectionsHeldBy(service.child.pid as number, service.port), 0, 'the primary holds no client connection');
   const fresh = new RedirectClient(service.port, { ownConnection: true });

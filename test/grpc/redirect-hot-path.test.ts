@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { status } from '@grpc/grpc-js';
+import t from 'tap';
+import { CallStats } from '../../src/grpc/call-stats.js';
+import { createRedirectHotPath } from '../../src/grpc/redirect-hot-path.js';
+import type { RedirectResolver } from '../../src/grpc/redirect-service.js';
+
+/** Just enough of a ServerHttp2Stream to watch what the hot path does with it. */
+class FakeStream extends EventEmitter {
+  headersSent = false;
+  closed = false;
+  destroyed = false;
+  responses: Array<Record<string, unknown>> = [];
+  ended: Buffer | undefined;
+  respond(headers: Record<string, unknown>): void {
+    this.headersSent = true;
+    this.responses.push(headers);
+  }
+  end(data: Buffer): void {
+    this.ended = data;
+  }
+  sendTrailers(): void {}
+}
+
+const resolve: RedirectResolver = (request) => ({ code: status.OK, text: `answer to ${request.length} bytes` });
+const activeTimeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+t.test('a cancelled call with a grpc-timeout leaves no timer behind and sends nothing', async (t) => {
+  const answer = createRedirectHotPath({ resolve, stats: undefined, maxMessageBytes: 100, methodPath: '/m' });
+  const before = activeTimeouts();
+  const stream = new FakeStream();
+  answer(stream as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc', 'grpc-timeout': '60S' } as IncomingHttpHeaders);
+  t.equal(activeTimeouts(), before + 1, 'the deadline timer runs while the call is open');
+  stream.closed = true;
+  stream.emit('close');
+  t.equal(activeTimeouts(), before, 'the client\'s RST_STREAM cleared it');
+  t.same(stream.responses, [], 'nothing was sent');
+});
+
+t.test('an answered call clears its deadline timer and counts once', async (t) => {
+  const stats = new CallStats();
+  let resolved = 0;
+  const answer = createRedirectHotPath({
+    resolve: (request, startedAt) => {
+      resolved++;
+      return resolve(request, startedAt);
+    },
+    stats,
+    maxMessageBytes: 100,
+    methodPath: '/m',
+  });
+  const before = activeTimeouts();
+  const stream = new FakeStream();
+  answer(stream as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc', 'grpc-timeout': '60S' } as IncomingHttpHeaders);
+  stream.emit('data', Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]));
+  stream.emit('end');
+  t.equal(activeTimeouts(), before, 'no timer left');
+  t.equal(resolved, 1, 'resolved once');
+  t.equal(stream.responses[0]?.[':status'], 200);
+  t.equal(stream.ended?.subarray(5).toString('latin1').slice(2), 'answer to 3 bytes', 'the framed answer was written');
+});
+
+t.test('a protocol error ends the call before the resolver (which counts calls) is reached', async (t) => {
+  let resolved = 0;
+  const answer = createRedirectHotPath({ resolve: () => ((resolved++), { code: status.OK, text: '' }), stats: undefined, maxMessageBytes: 2, methodPath: '/m' });
+  const stream = new FakeStream();
+  answer(stream as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc' } as IncomingHttpHeaders);
+  stream.emit('data', Buffer.from([0, 0, 0, 0, 3]));
+  stream.emit('data', Buffer.from([1, 2, 3]));
+  stream.emit('end');
+  t.equal(resolved, 0);
+  t.equal(stream.responses.length, 1, 'one answer only');
+  t.equal(stream.responses[0]?.['grpc-status'], status.RESOURCE_EXHAUSTED);
+});
