@@ -3,15 +3,19 @@
 # number of unary Redirect calls per run; reads the worker's utime+stime from /proc and prints
 # CPU-µs per call and calls/s for each run, then the medians.
 #
-#   bench/cost.sh [--calls N] [--runs N] [--streams N] [--connections N] [--baseline] [--json]
+#   bench/cost.sh [--calls N] [--runs N] [--streams N] [--connections N] [--baseline [textbook|bare-http2]] [--json]
 #
-# --baseline measures bench/baseline/textbook-server.ts (grpc-js + proto-loader, nothing else)
-# instead of the service. The service's own environment variables pass through (e.g.
-# METRICS_PORT=0 bench/cost.sh). Needs h2load: apt-get install nghttp2-client.
+# --baseline measures a baseline server instead of the service: bench/baseline/textbook-server.ts
+# (grpc-js + proto-loader, nothing else; the default) or bench/baseline/bare-http2-server.ts (a
+# minimal handler on bare node:http2). The service's own environment variables pass through (e.g.
+# HOT_PATH=off bench/cost.sh). Runs on the project's Node.js (node_modules/.bin/node), or on the
+# node in NODE_BIN_DIR. Needs h2load: apt-get install nghttp2-client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/project-node.sh
+. bench/project-node.sh
 
-calls=100000 runs=5 streams=50 connections=1 baseline=0 json=0 warmup=20000
+calls=100000 runs=5 streams=50 connections=1 baseline='' json=0 warmup=20000
 while [ $# -gt 0 ]; do
   case "$1" in
     --calls) calls=$2; shift 2 ;;
@@ -19,7 +23,9 @@ while [ $# -gt 0 ]; do
     --streams) streams=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
-    --baseline) baseline=1; shift ;;
+    --baseline)
+      baseline=textbook; shift
+      if [ $# -gt 0 ] && [[ "$1" != --* ]]; then baseline=$1; shift; fi ;;
     --json) json=1; shift ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "cost.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -43,13 +49,20 @@ trap cleanup EXIT
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0); load_cpu=(taskset -c 1); else server_cpu=(); load_cpu=(); fi
 
 node bench/grpc-body.mjs "$work/body.bin"
-if [ "$baseline" = 1 ]; then
-  "${server_cpu[@]}" node dist/bench/baseline/textbook-server.js >"$work/server.log" 2>&1 &
+if [ -n "$baseline" ]; then
+  case "$baseline" in
+    textbook) label='baseline: textbook grpc-js + proto-loader' ;;
+    bare-http2) label='baseline: minimal handler on bare node:http2' ;;
+    *) echo "cost.sh: unknown baseline $baseline (textbook or bare-http2)" >&2; exit 2 ;;
+  esac
+  # The same V8 flags as the service's workers get, so that settings compare like with like.
+  node_flags=()
+  if [ -n "${WORKER_NODE_FLAGS:-}" ] && [ "$WORKER_NODE_FLAGS" != none ]; then read -ra node_flags <<<"$WORKER_NODE_FLAGS"; fi
+  "${server_cpu[@]}" node "${node_flags[@]}" "dist/bench/baseline/$baseline-server.js" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do grep -q '"port"' "$work/server.log" && break; sleep 0.1; done
   port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
   worker_pid=$server_pid
-  label='baseline: textbook grpc-js + proto-loader'
 else
   WORKERS=1 start_service "${server_cpu[@]}"
   port=$SERVICE_PORT

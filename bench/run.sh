@@ -14,6 +14,8 @@
 # environment: RPS, DURATION, CONNECTIONS, CONCURRENCY, TARGET, JSON=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/project-node.sh
+. bench/project-node.sh
 rps=${RPS:-15000} duration=${DURATION:-60s} connections=${CONNECTIONS:-1} concurrency=${CONCURRENCY:-50}
 target=${TARGET:-} json=${JSON:-0} per_worker=0 client=grpc-js
 while [ $# -gt 0 ]; do

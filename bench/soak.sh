@@ -8,6 +8,8 @@
 # Starts the built service itself (WORKERS workers, default all cores) on a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/project-node.sh
+. bench/project-node.sh
 rate=5000 duration=10m interval=10 connections=${WORKERS:-$(nproc)} client=http2
 while [ $# -gt 0 ]; do
   case "$1" in

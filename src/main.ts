@@ -3,6 +3,7 @@ import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { unsupportedNodeReason } from './runtime/node-version.js';
+import { startCdnProber } from './cdn-health/cdn-prober.js';
 import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
 /**
@@ -59,10 +60,15 @@ async function main(): Promise<void> {
   const { Supervisor } = await import('./cluster/supervisor.js');
   const supervisor = new Supervisor(config, logger);
   try {
+    // One CDN prober per machine: the primary checks, the workers learn the up set over IPC.
+    const prober = config.cdnHealth
+      ? await startCdnProber(config.cdnHosts, config.cdnHealth, logger, (up) => supervisor.broadcast({ type: 'cdn-up', up }))
+      : undefined;
     await supervisor.start();
     if (config.metricsPort > 0) {
       const { serveClusterMetrics } = await import('./telemetry/cluster-metrics.js');
-      await serveClusterMetrics(config, supervisor, logger);
+      const { registerCdnHealthMetrics } = await import('./cdn-health/cdn-health-metrics.js');
+      await serveClusterMetrics(config, supervisor, logger, (registry) => prober && registerCdnHealthMetrics(registry, prober, config.cdnHosts));
     }
   } catch (error) {
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);

@@ -11,6 +11,28 @@ export interface DrainMessage {
   readonly type: 'drain';
 }
 
+/**
+ * Worker to supervisor, at start: send me the latest broadcast (state every worker must start
+ * with, such as which CDN hosts are up). The supervisor answers with a SyncReply.
+ */
+export interface SyncRequest {
+  readonly type: 'sync';
+}
+
+/** Supervisor to worker: the latest message broadcast to all workers, or null. */
+export interface SyncReply {
+  readonly type: 'synced';
+  readonly latest: unknown;
+}
+
+export function isSyncRequest(message: unknown): message is SyncRequest {
+  return typeof message === 'object' && message !== null && (message as SyncRequest).type === 'sync';
+}
+
+export function isSyncReply(message: unknown): message is SyncReply {
+  return typeof message === 'object' && message !== null && (message as SyncReply).type === 'synced';
+}
+
 export function isReadyMessage(message: unknown): message is ReadyMessage {
   return typeof message === 'object' && message !== null && (message as ReadyMessage).type === 'ready';
 }

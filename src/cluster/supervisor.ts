@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { assertPortFree, findFreePort } from './free-port.js';
-import { isReadyMessage } from './messages.js';
+import { isReadyMessage, isSyncRequest, type SyncReply } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 
 /** After this many workers in a row die before listening, start-up is hopeless. */
@@ -33,6 +33,8 @@ export class Supervisor {
   private exitCode = 0;
   /** Workers replaced after an unexpected exit. */
   restarts = 0;
+  /** The last broadcast message, which a starting worker asks for (see SyncRequest). */
+  private latestBroadcast: unknown = null;
 
   constructor(
     private readonly config: Config,
@@ -71,6 +73,10 @@ export class Supervisor {
     const worker = cluster.fork({ GRPC_PORT: String(this.port) });
     this.states.set(worker, 'starting');
     worker.on('message', (message) => {
+      if (isSyncRequest(message)) {
+        worker.send({ type: 'synced', latest: this.latestBroadcast } satisfies SyncReply);
+        return;
+      }
       if (!isReadyMessage(message)) return;
       if (this.states.get(worker) === 'starting') this.states.set(worker, 'ready');
       this.consecutiveStartupFailures = 0;
@@ -184,6 +190,15 @@ export class Supervisor {
       worker.on('message', onMessage);
       worker.once('exit', onExit);
     });
+  }
+
+  /**
+   * Sends `message` to every worker, and to every worker started later (when it asks, before it
+   * serves). The supervisor does not look inside: what it carries is the sender's business.
+   */
+  broadcast(message: object): void {
+    this.latestBroadcast = message;
+    for (const worker of this.states.keys()) if (worker.isConnected()) worker.send(message);
   }
 
   private drainWorker(worker: Worker): void {

@@ -9,7 +9,10 @@ import { createRedirectHttpServer } from '../http/redirect-http-server.js';
 import { RedirectRouter } from '../routing/redirect-router.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
-import { isDrainMessage, type ReadyMessage } from './messages.js';
+import { registerCdnHealthMetrics } from '../cdn-health/cdn-health-metrics.js';
+import { startCdnProber, type CdnProber } from '../cdn-health/cdn-prober.js';
+import { isCdnUpMessage } from '../cdn-health/cdn-up-message.js';
+import { isDrainMessage, isSyncReply, type ReadyMessage, type SyncRequest } from './messages.js';
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
 const EXIT_CANNOT_LISTEN = 3;
@@ -36,6 +39,25 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
+  }
+  let prober: CdnProber | undefined;
+  if (config.cdnHealth) {
+    const applyCdnUp = (up: readonly boolean[]): void => {
+      router.setCdnUp(up);
+      logger.info({ up: config.cdnHosts.filter((_, i) => up[i]).map((h) => h.baseUrl) }, 'CDN hosts that are up changed');
+    };
+    if (readySignal === 'cluster') {
+      // Every change from the primary's prober, and before serving, the state it has now.
+      process.on('message', (message) => {
+        if (isCdnUpMessage(message)) applyCdnUp(message.up);
+      });
+      const latest = await syncWithSupervisor();
+      if (isCdnUpMessage(latest)) applyCdnUp(latest.up);
+    } else {
+      // Under pm2 each instance is the machine's prober for itself.
+      prober = await startCdnProber(config.cdnHosts, config.cdnHealth, logger, applyCdnUp);
+      if (stats) registerCdnHealthMetrics(register, prober, config.cdnHosts);
+    }
   }
   const server = new GrpcServer({
     host: config.grpcHost,
@@ -107,6 +129,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
       // flight (pm2 collects them asynchronously) are written; the timer is a backstop.
       process.exitCode = 0;
       metricsServer?.close();
+      prober?.stop();
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
     });
@@ -121,3 +144,22 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
   if (readySignal === 'cluster') process.send?.({ type: 'ready', port } satisfies ReadyMessage);
   else process.send?.('ready');
 }
+
+/** Asks the supervisor for the latest broadcast; undefined if it does not answer in time. */
+function syncWithSupervisor(timeoutMs = 2000): Promise<unknown> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isSyncReply(message)) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(message.latest);
+    };
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      resolve(undefined);
+    }, timeoutMs);
+    process.on('message', onMessage);
+    process.send?.({ type: 'sync' } satisfies SyncRequest);
+  });
+}
+

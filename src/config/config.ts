@@ -1,7 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { OriginAllowList } from '../routing/origin-allow-list.js';
 import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
+import type { UrlSigning } from '../routing/signing/create-url-signer.js';
+import { loadCdnHealthCheck, type CdnHealthCheck } from './cdn-health.js';
 import { loadCdnHosts } from './cdn-hosts.js';
+import { loadCdnSigning } from './cdn-signing.js';
 import { ConfigError } from './config-error.js';
 import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
@@ -13,6 +16,10 @@ export interface Config {
   /** CDN_HOST, or the CDN_HOSTS pool, as base URLs with weights; CDN_POLICY for a pool. */
   readonly cdnHosts: readonly CdnHost[];
   readonly cdnPolicy: CdnPolicy;
+  /** CDN_HEALTH_*: health checks of the CDN hosts; undefined = none (every host always up). */
+  readonly cdnHealth: CdnHealthCheck | undefined;
+  /** CDN_SIGNING*: how CDN answers are signed; undefined = not signed. */
+  readonly signing: UrlSigning | undefined;
   readonly originEvery: number;
   readonly originAllowList: OriginAllowList;
   readonly grpcHost: string;
@@ -66,6 +73,15 @@ export const CONFIG_VARIABLES = Object.freeze([
   'CDN_HOST',
   'CDN_HOSTS',
   'CDN_POLICY',
+  'CDN_HEALTH_PATH',
+  'CDN_HEALTH_INTERVAL_MS',
+  'CDN_HEALTH_TIMEOUT_MS',
+  'CDN_HEALTH_FALL',
+  'CDN_HEALTH_RISE',
+  'CDN_SIGNING',
+  'CDN_SIGNING_SECRET',
+  'CDN_SIGNING_SECRET_FILE',
+  'CDN_SIGNING_TTL_S',
   'ORIGIN_EVERY',
   'ORIGIN_HOSTS',
   'GRPC_HOST',
@@ -134,9 +150,16 @@ export function loadConfig(env: Environment): Config {
   const hotPath = read('HOT_PATH', 'on');
   if (hotPath !== 'on' && hotPath !== 'off') throw new ConfigError('HOT_PATH', hotPath, 'expected on or off');
 
+  const integer = (name: string, fallback: number, min: number, max: number, meaning: string) =>
+    readInteger(read, name as (typeof CONFIG_VARIABLES)[number], fallback, min, max, meaning);
+  const cdnHealth = loadCdnHealthCheck(optional('CDN_HEALTH_PATH'), integer);
+  const signing = loadCdnSigning(optional('CDN_SIGNING'), optional('CDN_SIGNING_SECRET'), optional('CDN_SIGNING_SECRET_FILE'), integer);
+
   return Object.freeze({
     cdnHosts,
     cdnPolicy,
+    cdnHealth,
+    signing,
     originEvery: readInteger(read, 'ORIGIN_EVERY', 10, 0, 1_000_000_000, '(0 = never, 1 = every call)'),
     originAllowList,
     grpcHost,

@@ -67,8 +67,9 @@ export function interceptMethodStreams(
         grpcJsHandler.call(this, extraInterceptors, stream, headers);
         return;
       }
-      // Errors end in 'close'; without a listener one would be thrown.
-      stream.once('error', ignore);
+      // Errors end in 'close'; without a listener one would be thrown. (on, not once: once
+      // wraps the listener in a new closure on every call.)
+      stream.on('error', ignore);
       onStreamOpened.call(this, stream);
       answer(stream, headers);
     },

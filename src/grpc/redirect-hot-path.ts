@@ -62,7 +62,7 @@ export function createRedirectHotPath({ resolve, stats, maxMessageBytes, methodP
       }
       deadline = setTimeout(fail, ms, stream, DEADLINE_EXCEEDED);
       // A client that cancels (RST_STREAM) leaves no timer behind.
-      stream.once('close', () => clearTimeout(deadline));
+      stream.on('close', () => clearTimeout(deadline));
     }
     const reader = new UnaryRequestReader(maxMessageBytes, methodPath);
     let failed = false;
@@ -74,7 +74,7 @@ export function createRedirectHotPath({ resolve, stats, maxMessageBytes, methodP
       clearTimeout(deadline);
       fail(stream, error);
     });
-    stream.once('end', () => {
+    stream.on('end', () => {
       if (failed || !answerable(stream)) return;
       clearTimeout(deadline);
       const framed = reader.finish();
@@ -89,7 +89,7 @@ export function createRedirectHotPath({ resolve, stats, maxMessageBytes, methodP
         return;
       }
       stream.respond(responseHeaders(), { waitForTrailers: true });
-      stream.once('wantTrailers', sendOkTrailers);
+      stream.on('wantTrailers', sendOkTrailers);
       stream.end(writeFrameHeader(encodeResponse(text, FRAME_HEADER_BYTES)));
     });
   };

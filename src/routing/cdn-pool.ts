@@ -12,39 +12,76 @@ export type CdnPolicy = 'weighted' | 'hash';
 
 /** Chooses which CDN host answers a valid call that is not sent to the origin. */
 export interface CdnSelector {
-  /** The index of the chosen host; `parts` locate the server name and path in `video`. */
+  /**
+   * The index of the chosen host among those that are up, or -1 when none is; `parts` locate
+   * the server name and path in `video`.
+   */
   pick(video: string, parts: VideoUrlParts): number;
+  /** Which hosts are up (from health checks), by index; every host is up until this says otherwise. */
+  setUp(up: readonly boolean[]): void;
 }
+
+/** No host is up: the answer goes to the origin. */
+export const NO_CDN_HOST = -1;
 
 export function createCdnSelector(hosts: readonly CdnHost[], policy: CdnPolicy): CdnSelector {
   if (hosts.length === 0) throw new RangeError('a CDN pool needs at least one host');
-  if (hosts.length === 1) return { pick: () => 0 };
+  if (hosts.length === 1) return new SingleHostSelector();
   return policy === 'hash' ? new RendezvousHashSelector(hosts) : new SmoothWeightedSelector(hosts);
+}
+
+class SingleHostSelector implements CdnSelector {
+  private up = true;
+
+  pick(): number {
+    return this.up ? 0 : NO_CDN_HOST;
+  }
+
+  setUp(up: readonly boolean[]): void {
+    this.up = up[0] !== false;
+  }
+}
+
+/** Up flags as 1/0 per host, so that the per-call loops read a typed array. */
+function upFlags(count: number, up: readonly boolean[]): Uint8Array {
+  return Uint8Array.from({ length: count }, (_, i) => (up[i] === false ? 0 : 1));
 }
 
 /**
  * nginx's smooth weighted round robin: every window of sum-of-weights picks gives each host
- * exactly its weight, interleaved (weights 5,1,1 give a a b a c a a, not a a a a a b c).
+ * exactly its weight, interleaved (weights 5,1,1 give a a b a c a a, not a a a a a b c). Hosts
+ * that are down are skipped, and the others keep their proportions.
  */
 export class SmoothWeightedSelector implements CdnSelector {
   private readonly weights: Float64Array;
   private readonly current: Float64Array;
-  private readonly total: number;
+  private up: Uint8Array;
+  private total: number;
 
   constructor(hosts: readonly CdnHost[]) {
     this.weights = Float64Array.from(hosts, (h) => h.weight);
     this.current = new Float64Array(hosts.length);
+    this.up = upFlags(hosts.length, []);
     this.total = hosts.reduce((sum, h) => sum + h.weight, 0);
   }
 
   pick(): number {
-    let best = 0;
+    let best = NO_CDN_HOST;
     for (let i = 0; i < this.weights.length; i++) {
+      if (this.up[i] === 0) continue;
       this.current[i] = (this.current[i] as number) + (this.weights[i] as number);
-      if ((this.current[i] as number) > (this.current[best] as number)) best = i;
+      if (best === NO_CDN_HOST || (this.current[i] as number) > (this.current[best] as number)) best = i;
     }
-    this.current[best] = (this.current[best] as number) - this.total;
+    if (best !== NO_CDN_HOST) this.current[best] = (this.current[best] as number) - this.total;
     return best;
+  }
+
+  setUp(up: readonly boolean[]): void {
+    this.up = upFlags(this.weights.length, up);
+    this.total = 0;
+    for (let i = 0; i < this.weights.length; i++) if (this.up[i] === 1) this.total += this.weights[i] as number;
+    // A fresh window over the hosts that are up, as nginx starts one when its peers change.
+    this.current.fill(0);
   }
 }
 
@@ -60,11 +97,18 @@ export class RendezvousHashSelector implements CdnSelector {
   private readonly weights: Float64Array;
   /** With equal weights the largest draw wins, and no logarithm is needed. */
   private readonly equalWeights: boolean;
+  private up: Uint8Array;
 
   constructor(hosts: readonly CdnHost[]) {
     this.seeds = Uint32Array.from(hosts, (h) => fnv1a(h.baseUrl, 0, h.baseUrl.length, true, 0x811c9dc5));
     this.weights = Float64Array.from(hosts, (h) => h.weight);
     this.equalWeights = hosts.every((h) => h.weight === hosts[0]?.weight);
+    this.up = upFlags(hosts.length, []);
+  }
+
+  /** Rendezvous over the hosts that are up: a down host's videos move, and only those. */
+  setUp(up: readonly boolean[]): void {
+    this.up = upFlags(this.seeds.length, up);
   }
 
   pick(video: string, parts: VideoUrlParts): number {
@@ -74,9 +118,10 @@ export class RendezvousHashSelector implements CdnSelector {
       if (code === 0x3f /* ? */ || code === 0x23 /* # */) break;
       keyHash = Math.imul(keyHash ^ code, 0x01000193) >>> 0;
     }
-    let best = 0;
+    let best = NO_CDN_HOST;
     let bestScore = -Infinity;
     for (let i = 0; i < this.seeds.length; i++) {
+      if (this.up[i] === 0) continue;
       // A uniform draw in (0, 1) per (video, host); score = weight / -ln(draw).
       const draw = (mix32(keyHash ^ (this.seeds[i] as number)) + 0.5) / 4294967296;
       const score = this.equalWeights ? draw : (this.weights[i] as number) / -Math.log(draw);

@@ -1,6 +1,8 @@
-import { createCdnSelector, type CdnHost, type CdnPolicy, type CdnSelector } from './cdn-pool.js';
+import { createCdnSelector, NO_CDN_HOST, type CdnHost, type CdnPolicy, type CdnSelector } from './cdn-pool.js';
 import { OriginRotation } from './origin-rotation.js';
 import type { OriginAllowList } from './origin-allow-list.js';
+import { createUrlSigner, type UrlSigning } from './signing/create-url-signer.js';
+import type { UrlSigner } from './signing/url-signer.js';
 import { parseVideoUrl, VideoUrlParts } from './video-url.js';
 
 export interface RedirectRule {
@@ -9,6 +11,8 @@ export interface RedirectRule {
   readonly cdnPolicy: CdnPolicy;
   readonly originEvery: number;
   readonly originAllowList: OriginAllowList;
+  /** How CDN answers are signed; undefined = not signed. */
+  readonly signing?: UrlSigning | undefined;
 }
 
 /**
@@ -24,11 +28,21 @@ export class RedirectRouter {
   private readonly rotation: OriginRotation;
   private readonly cdn: CdnSelector;
   private readonly parts = new VideoUrlParts();
+  private readonly signer: UrlSigner | undefined;
+  /** Per CDN host: where the path of its answers begins (after `scheme://host[:port]`). */
+  private readonly pathStarts: readonly number[];
 
   constructor(readonly rule: RedirectRule) {
     this.rotation = new OriginRotation(rule.originEvery);
     this.cdn = createCdnSelector(rule.cdnHosts, rule.cdnPolicy);
     this.cdnAnswers = new Float64Array(rule.cdnHosts.length);
+    this.signer = rule.signing ? createUrlSigner(rule.signing) : undefined;
+    this.pathStarts = rule.cdnHosts.map((host) => originLength(host.baseUrl));
+  }
+
+  /** Which CDN hosts are up (health checks), by index of `rule.cdnHosts`. */
+  setCdnUp(up: readonly boolean[]): void {
+    this.cdn.setUp(up);
   }
 
   redirect(video: string): string {
@@ -39,9 +53,21 @@ export class RedirectRouter {
       return video;
     }
     const host = this.cdn.pick(video, parts);
+    if (host === NO_CDN_HOST) {
+      // Every CDN host is down: the origin serves rather than a dead CDN.
+      this.originAnswers++;
+      return video;
+    }
     this.cdnAnswers[host] = (this.cdnAnswers[host] as number) + 1;
     let serverName = video.slice(parts.serverNameStart, parts.serverNameEnd);
     if (parts.serverNameHasUpperCase) serverName = serverName.toLowerCase();
-    return `${(this.rule.cdnHosts[host] as CdnHost).baseUrl}/${serverName}${video.slice(parts.pathStart)}`;
+    const answer = `${(this.rule.cdnHosts[host] as CdnHost).baseUrl}/${serverName}${video.slice(parts.pathStart)}`;
+    return this.signer === undefined ? answer : this.signer.sign(answer, this.pathStarts[host] as number, Date.now());
   }
+}
+
+/** The length of `scheme://host[:port]` in a base URL, where its path (or prefix) begins. */
+function originLength(baseUrl: string): number {
+  const slash = baseUrl.indexOf('/', baseUrl.indexOf('//') + 2);
+  return slash < 0 ? baseUrl.length : slash;
 }

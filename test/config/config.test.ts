@@ -1,4 +1,6 @@
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { describeConfig, loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/config-error.js';
@@ -183,4 +185,50 @@ t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async
     variable: 'CDN_HOSTS',
     message: 'CDN_HOSTS="b.example.com" is invalid: set either CDN_HOST or CDN_HOSTS, not both',
   });
+});
+
+t.test('CDN_HEALTH_*: checks with HAProxy-style fall and rise, defaults 2000/1000/2/2', async (t) => {
+  t.equal(loadConfig({}).cdnHealth, undefined, 'no CDN_HEALTH_PATH: no checks');
+  t.same(loadConfig({ CDN_HEALTH_PATH: '/healthz' }).cdnHealth, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 2, rise: 2 });
+  t.same(
+    loadConfig({ CDN_HEALTH_PATH: '/ping?x=1', CDN_HEALTH_INTERVAL_MS: '500', CDN_HEALTH_TIMEOUT_MS: '250', CDN_HEALTH_FALL: '3', CDN_HEALTH_RISE: '5' }).cdnHealth,
+    { path: '/ping?x=1', intervalMs: 500, timeoutMs: 250, fall: 3, rise: 5 },
+  );
+  for (const [variable, value, expected] of [
+    ['CDN_HEALTH_PATH', 'healthz', /a path starting with \//],
+    ['CDN_HEALTH_INTERVAL_MS', '50', /whole number from 100 to 3600000/],
+    ['CDN_HEALTH_TIMEOUT_MS', '0', /whole number from 1 to 60000/],
+    ['CDN_HEALTH_FALL', '0', /whole number from 1 to 100/],
+    ['CDN_HEALTH_RISE', 'two', /whole number from 1 to 100/],
+  ] as const) {
+    t.throws(() => loadConfig({ CDN_HEALTH_PATH: '/healthz', [variable]: value }), { variable, message: expected }, `${variable}=${value}`);
+  }
+});
+
+t.test('CDN_SIGNING: a scheme, a secret from a variable or a file, a TTL; never the secret in a message', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vb-secret-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'secret'), 'from a file\n');
+  const fromFile = loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }).signing;
+  t.equal(fromFile?.secret.reveal(), 'from a file', 'the file, without its trailing newline');
+  t.equal(fromFile?.ttlSeconds, 3600, 'TTL 3600 s by default');
+  t.equal(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'x', CDN_SIGNING_TTL_S: '60' }).signing?.ttlSeconds, 60);
+  t.equal(loadConfig({}).signing, undefined, 'unset: no signing');
+  t.match(JSON.stringify(describeConfig(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'hunter2' }))), /"secret":"\[redacted\]"/);
+  const secret = 'do-not-print-me';
+  for (const [env, variable, expected] of [
+    [{ CDN_SIGNING: 'md5', CDN_SIGNING_SECRET: secret }, 'CDN_SIGNING', /expected one of nginx-secure-link/],
+    [{ CDN_SIGNING: 'nginx-secure-link' }, 'CDN_SIGNING', /needs a secret/],
+    [{ CDN_SIGNING_SECRET: secret }, 'CDN_SIGNING', /is unset while a signing secret is given/],
+    [{ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: secret, CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }, 'CDN_SIGNING_SECRET_FILE', /not both/],
+    [{ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'missing') }, 'CDN_SIGNING_SECRET_FILE', /cannot be read \(ENOENT\)/],
+    [{ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: secret, CDN_SIGNING_TTL_S: '0' }, 'CDN_SIGNING_TTL_S', /whole number from 1 to 31536000/],
+  ] as const) {
+    t.throws(() => loadConfig(env), { variable, message: expected }, JSON.stringify(env).replace(secret, '***'));
+    try {
+      loadConfig(env);
+    } catch (error) {
+      t.notMatch((error as Error).message, secret, 'the message does not contain the secret');
+    }
+  }
 });

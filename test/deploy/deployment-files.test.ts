@@ -21,9 +21,9 @@ t.test('Dockerfile: multi-stage, Node 24 LTS, non-root, same start command, port
   const from = lines.filter((l) => l.startsWith('FROM '));
   t.equal(from.length, 2, 'a build stage and a run stage');
   t.ok(from.every((l) => /^FROM node:24(\.\d+)*-bookworm-slim\b/.test(l)), 'official Node 24 image');
-  t.ok(lines.some((l) => l === 'RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force'), 'production dependencies only in the run stage');
+  t.ok(lines.some((l) => l === 'RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force'), 'production dependencies only in the run stage');
   t.ok(lines.includes('USER node'), 'runs as the non-root node user');
-  t.ok(lines.includes(`EXPOSE ${defaults.grpcPort}`), `EXPOSE ${defaults.grpcPort}, the default GRPC_PORT`);
+  t.ok(lines.includes(`EXPOSE ${defaults.grpcPort} ${defaults.metricsPort}`), `EXPOSE ${defaults.grpcPort} ${defaults.metricsPort}, the default GRPC_PORT and METRICS_PORT`);
   const cmd = lines.find((l) => l.startsWith('CMD '));
   t.same(JSON.parse((cmd as string).slice(4)), startCommand.split(' '), `CMD is npm start's command: ${startCommand}`);
   const healthcheck = lines.join('\n').match(/HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/);

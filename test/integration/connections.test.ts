@@ -32,11 +32,14 @@ function halfOpenStream(session: ClientHttp2Session): void {
 const closedCount = (sessions: ClientHttp2Session[]) => sessions.filter((s) => s.closed || s.destroyed).length;
 
 /**
- * V8 grows its heap over the first rounds (on Node 24 from ~115 to ~140 MB RSS, flat from about
- * the sixth round on): the leak check compares the second half of the rounds only.
+ * V8 sizes its heap over the first rounds: on Node 24 RSS grows from ~115 MB to a plateau that
+ * differs from run to run (137-162 MB seen here, reached by round 6 to 8 on a busy machine). A
+ * leak keeps growing: what the connections and calls of a round hold is several MB. So the check
+ * is that the last rounds add almost nothing.
  */
-const ROUNDS = 10;
-const WARM_UP_ROUNDS = 5;
+const ROUNDS = 12;
+const PLATEAU_FROM_ROUND = 9;
+const MAX_GROWTH_ON_PLATEAU_KIB = 6 * 1024;
 
 t.test('idle connections and half-open calls are closed by the server, and memory comes back', async (t) => {
   const service = await startService({
@@ -65,8 +68,11 @@ t.test('idle connections and half-open calls are closed by the server, and memor
     rounds.push(rssKiB(pid));
     t.comment(`round ${round}: RSS baseline ${baseline} KiB, with connections ${peak} KiB, after ${rounds.at(-1)} KiB`);
   }
-  const warm = rounds[WARM_UP_ROUNDS - 1] as number;
+  const plateau = rounds[PLATEAU_FROM_ROUND - 1] as number;
   const last = rounds[ROUNDS - 1] as number;
-  t.ok(last - warm < 8 * 1024, `no growth after warm-up: ${warm} KiB after round ${WARM_UP_ROUNDS} -> ${last} KiB after round ${ROUNDS}`);
+  t.ok(
+    last - plateau < MAX_GROWTH_ON_PLATEAU_KIB,
+    `no growth once V8 has sized its heap: ${plateau} KiB after round ${PLATEAU_FROM_ROUND} -> ${last} KiB after round ${ROUNDS}`,
+  );
   t.ok(service.liveWorkerPids().includes(pid), 'the same worker served throughout');
 });

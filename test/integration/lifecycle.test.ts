@@ -69,7 +69,10 @@ t.test('kill -9 of a worker: it is replaced, and only calls in flight on it fail
   // Measured by the service's own clock: the test process shares two cores with the load.
   const replacedAfterMs = Date.parse(String(replacement?.['time'])) - Date.parse(String(died['time']));
   t.equal(died['signal'], 'SIGKILL', 'the supervisor saw the kill');
-  t.ok(replacedAfterMs < 1000, `the replacement listened ${replacedAfterMs} ms after the death`);
+  t.equal(died['restartInMs'], 0, 'a first death is replaced at once, with no back-off');
+  // A process start on a busy 2-core machine took up to 2.4 s here; what is promised is a
+  // replacement at once, which the line above checks; this bound only catches a hang.
+  t.ok(replacedAfterMs < 10_000, `the replacement listened ${replacedAfterMs} ms after the death`);
   const okBefore = load.succeeded;
   await sleep(500);
   await load.stop();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
-import { findFreePort } from '../../src/cluster/free-port.js';
+import { assertPortFree, findFreePort } from '../../src/cluster/free-port.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { PROJECT_ROOT } from '../helpers/service-process.js';
 import { SteadyLoad } from '../helpers/steady-load.js';
@@ -14,7 +14,19 @@ const VIDEO = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
 const PM2 = join(PROJECT_ROOT, 'node_modules/.bin/pm2');
 const pm2Home = mkdtempSync(join(tmpdir(), 'vb-pm2-'));
 const port = await findFreePort('127.0.0.1');
-const metricsPort = await findFreePort('127.0.0.1');
+/**
+ * Instance N serves metrics on METRICS_PORT + N: both ports must be free, and neither the gRPC
+ * port. (Two ports picked one at a time are often neighbours: instance 1's metrics then could not
+ * listen, and its /healthz refused connections.)
+ */
+async function findFreePortPair(): Promise<number> {
+  for (;;) {
+    const first = await findFreePort('127.0.0.1');
+    if (first === port || first + 1 === port || first + 1 > 65535) continue;
+    if (await assertPortFree('127.0.0.1', first + 1).then(() => true, () => false)) return first;
+  }
+}
+const metricsPort = await findFreePortPair();
 // PM2_HOME in a temp folder: the test touches no pm2 daemon or log outside it.
 const env = {
   ...process.env,
@@ -50,6 +62,7 @@ t.test('pm2 start ecosystem.config.cjs serves correct answers from 2 instances',
   client.close();
   t.same(answers.slice(0, 9), Array(9).fill('http://cdn.example.com/s1/video/123/xcg2djHckad.m3u8'));
   t.equal(answers[9], VIDEO, 'the 10th call on one connection goes to the origin');
+  t.same(logLines().filter((l) => l.includes('cannot serve metrics')), [], 'both instances serve their metrics');
   for (const instance of [0, 1]) {
     const response = await fetch(`http://127.0.0.1:${metricsPort + instance}/healthz`);
     t.equal(response.status, 200, `instance ${instance} serves its own /healthz on METRICS_PORT + ${instance}`);

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Latency at a fixed rate on one connection: each server pinned to core 0, the grpc-go load
+# generator (bench/go/loadgen, open loop) pinned to core 1, every variant once per round,
+# rounds interleaved; prints each run and the medians (with min-max) per variant.
+#
+#   bench/latency.sh [--rps N] [--duration 10s] [--rounds N] [--max-in-flight N] [variant ...]
+#
+# Variants: service (as configured: hot path on), service-hot-path-off, bare-http2 (a minimal
+# node:http2 handler), go (a minimal grpc-go server), textbook (grpc-js + proto-loader).
+# Default: service service-hot-path-off bare-http2 go. WORKER_NODE_FLAGS applies to the Node
+# servers. Needs Debian's golang-go and golang-google-grpc-dev (built offline, GOPATH mode) and
+# taskset.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/project-node.sh
+. bench/project-node.sh
+
+rps=15000 duration=10s rounds=3 in_flight=50
+variants=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rps) rps=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --max-in-flight) in_flight=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -*) echo "latency.sh: unknown option $1" >&2; exit 2 ;;
+    *) variants+=("$1"); shift ;;
+  esac
+done
+[ ${#variants[@]} -gt 0 ] || variants=(service service-hot-path-off bare-http2 go)
+
+work=$(mktemp -d)
+server_pid=''
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache"
+go build -o "$work/loadgen" bench/go/loadgen/main.go
+go build -o "$work/redirect-server" bench/go/redirect-server/main.go
+npm run build --silent
+
+node_flags=()
+if [ -n "${WORKER_NODE_FLAGS:-}" ] && [ "$WORKER_NODE_FLAGS" != none ]; then read -ra node_flags <<<"$WORKER_NODE_FLAGS"; fi
+
+# Starts a variant on core 0; sets server_pid, port and measured_pid (the process that serves).
+start_variant() {
+  local log="$work/server.log"
+  : >"$log"
+  case "$1" in
+    service|service-hot-path-off)
+      local hot=on; [ "$1" = service-hot-path-off ] && hot=off
+      WORKERS=1 HOT_PATH=$hot GRPC_HOST=127.0.0.1 GRPC_PORT=0 METRICS_PORT=0 taskset -c 0 node dist/src/main.js >"$log" 2>&1 &
+      server_pid=$!
+      for _ in $(seq 100); do grep -q '"msg":"worker listening"' "$log" && break; sleep 0.1; done
+      port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$log" | head -1)
+      measured_pid=$(sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$log" | head -1) ;;
+    bare-http2|textbook)
+      taskset -c 0 node "${node_flags[@]}" "dist/bench/baseline/$1-server.js" >"$log" 2>&1 &
+      server_pid=$!
+      for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
+      port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
+      measured_pid=$server_pid ;;
+    go)
+      taskset -c 0 "$work/redirect-server" >"$log" 2>&1 &
+      server_pid=$!
+      for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
+      port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
+      measured_pid=$server_pid ;;
+    *) echo "latency.sh: unknown variant $1" >&2; exit 2 ;;
+  esac
+  [ -n "$port" ] || { echo "latency.sh: $1 did not start:" >&2; cat "$log" >&2; exit 1; }
+}
+
+echo "# $rps calls/s on one connection (at most $in_flight in flight) for $duration after a 2 s warm-up; $rounds rounds; $(node --version); WORKER_NODE_FLAGS=${WORKER_NODE_FLAGS:-none}"
+results="$work/results"
+for round in $(seq "$rounds"); do
+  for variant in "${variants[@]}"; do
+    start_variant "$variant"
+    line=$(taskset -c 1 "$work/loadgen" -target "127.0.0.1:$port" -rps "$rps" -duration "$duration" -max-in-flight "$in_flight")
+    rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$measured_pid/status")
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=''
+    echo "$variant ${line%\}},\"peakRssMiB\":$rss}" | tee -a "$results"
+  done
+done
+
+field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%s (%s-%s)", m, v[1], v[NR] }'; }
+printf '\n%-22s %-22s %-22s %-22s %-22s %s\n' variant 'calls/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'peak RSS MiB'
+for variant in "${variants[@]}"; do
+  rows=$(grep "^$variant " "$results")
+  printf '%-22s %-22s %-22s %-22s %-22s %s\n' "$variant" \
+    "$(field achievedRps <<<"$rows" | awk '{ printf "%d\n", $1 }' | stats)" "$(field p50Ms <<<"$rows" | stats)" \
+    "$(field p99Ms <<<"$rows" | stats)" "$(field p999Ms <<<"$rows" | stats)" "$(field peakRssMiB <<<"$rows" | stats)"
+done

@@ -1,0 +1,63 @@
+import t from 'tap';
+import { CdnProber } from '../../src/cdn-health/cdn-prober.js';
+import { findFreePort } from '../../src/cluster/free-port.js';
+import type { CheckResult } from '../../src/cdn-health/host-health.js';
+import { createLogger } from '../../src/logging/logger.js';
+
+const HOSTS = [
+  { baseUrl: 'http://a.cdn', weight: 1 },
+  { baseUrl: 'http://b.cdn', weight: 1 },
+];
+const SETTINGS = { path: '/healthz', intervalMs: 60_000, timeoutMs: 100, fall: 2, rise: 1 };
+
+t.test('checks every host at <base URL><path>, counts results, and reports changes of the up set', async (t) => {
+  const down = new Set<string>();
+  const asked: string[] = [];
+  const changes: boolean[][] = [];
+  const check = async (url: string): Promise<CheckResult> => {
+    asked.push(url);
+    return down.has(url) ? { ok: false, reason: 'HTTP 503' } : { ok: true };
+  };
+  const prober = new CdnProber(HOSTS, SETTINGS, createLogger('silent'), (up) => changes.push([...up]), check);
+  await prober.firstRound();
+  t.same(asked, ['http://a.cdn/healthz', 'http://b.cdn/healthz']);
+  t.same(changes, [], 'all up at first: nothing to report');
+  down.add('http://b.cdn/healthz');
+  await prober.round();
+  t.same(changes, [], 'one failure is not yet down (fall 2)');
+  await prober.round();
+  t.same(changes, [[true, false]], 'two are');
+  down.clear();
+  await prober.round();
+  t.same(changes, [[true, false], [true, true]], 'one success brings it back (rise 1)');
+  t.same(prober.checks, [{ success: 4, failure: 0 }, { success: 2, failure: 2 }]);
+});
+
+t.test('a host that fails its first check starts down', async (t) => {
+  const changes: boolean[][] = [];
+  const prober = new CdnProber(HOSTS, SETTINGS, createLogger('silent'), (up) => changes.push([...up]), async (url) =>
+    url.startsWith('http://a') ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true },
+  );
+  await prober.firstRound();
+  t.same(prober.up, [false, true]);
+  t.same(changes, [[false, true]]);
+});
+
+t.test('checkUrl: 2xx and 3xx are up; 5xx, refused and slow hosts are down, each with its reason', async (t) => {
+  const { createServer } = await import('node:http');
+  const { checkUrl } = await import('../../src/cdn-health/cdn-prober.js');
+  const server = createServer((request, response) => {
+    if (request.url === '/slow') return void setTimeout(() => response.end('late'), 500);
+    response.statusCode = Number(request.url?.slice(1));
+    response.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  t.same(await checkUrl(`${base}/200`, 1000), { ok: true });
+  t.same(await checkUrl(`${base}/302`, 1000), { ok: true });
+  t.same(await checkUrl(`${base}/503`, 1000), { ok: false, reason: 'HTTP 503' });
+  t.same(await checkUrl(`${base}/slow`, 100), { ok: false, reason: 'no answer within 100 ms' });
+  const closedPort = await findFreePort('127.0.0.1');
+  t.same(await checkUrl(`http://127.0.0.1:${closedPort}/healthz`, 1000), { ok: false, reason: 'ECONNREFUSED' });
+});
