@@ -13,6 +13,11 @@ if (major < 22 || (major === 22 && minor < 15)) {
   );
 }
 
+function nodeArgs(flags) {
+  if (flags === 'none') return [];
+  return (flags || '--max-semi-space-size=2').trim().split(/\s+/);
+}
+
 const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10000);
 
 module.exports = {
@@ -30,6 +35,9 @@ module.exports = {
       // Each line an instance writes is already a pino JSON object; pm2's log_type 'json' would
       // wrap it in a second JSON object, so the lines are kept as they are.
       merge_logs: true,
+      // The workers' V8 flags (WORKER_NODE_FLAGS; the default is src/config/config.ts's, which a
+      // test checks this matches): pm2 starts the instances, so it must pass them.
+      node_args: nodeArgs(process.env.WORKER_NODE_FLAGS),
       env: {
         NODE_ENV: 'production',
       },

@@ -25,7 +25,7 @@ t.test('the defaults are working values', async (t) => {
       maxConnectionAgeGraceMs: 10_000,
       maxConcurrentStreams: 1000,
     },
-    workerNodeFlags: [],
+    workerNodeFlags: ['--max-semi-space-size=2'],
     hotPath: true,
     metricsHost: '0.0.0.0',
     metricsPort: 9464,

@@ -92,3 +92,17 @@ t.test('ecosystem.config.cjs: cluster mode, built JavaScript, kill_timeout beyon
   t.equal(app.wait_ready, true);
   t.ok(app.kill_timeout > defaults.shutdownTimeoutMs, 'kill_timeout outlasts SHUTDOWN_TIMEOUT_MS');
 });
+
+t.test('ecosystem.config.cjs gives pm2 instances the same V8 flags as the supervisor gives workers', async (t) => {
+  const { createRequire } = await import('node:module');
+  const load = () => {
+    const require = createRequire(import.meta.url);
+    const path = join(PROJECT_ROOT, 'ecosystem.config.cjs');
+    delete require.cache[path];
+    return (require(path) as { apps: Array<{ node_args: string[] }> }).apps[0]?.node_args;
+  };
+  t.same(load(), [...defaults.workerNodeFlags], `the default: ${defaults.workerNodeFlags.join(' ')}`);
+  process.env['WORKER_NODE_FLAGS'] = 'none';
+  t.teardown(() => delete process.env['WORKER_NODE_FLAGS']);
+  t.same(load(), [], 'WORKER_NODE_FLAGS=none: V8 defaults');
+});
