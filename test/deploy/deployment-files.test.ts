@@ -6,8 +6,8 @@ import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
 import { PROJECT_ROOT } from '../helpers/service-process.js';
 
 /**
- * There is no Docker engine or Kubernetes cluster on the build machines: these tests check that
- * the deployment files agree with the code, what a build or a cluster would find out too late.
+ * These tests check that the deployment files agree with the code, what a build or a cluster
+ * would find out too late. The image itself is built and run by test/docker/image.smoke.ts.
  */
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const defaults = loadConfig({});
