@@ -63,6 +63,8 @@ t.test('pm2 start ecosystem.config.cjs serves correct answers from 2 instances',
   t.same(answers.slice(0, 9), Array(9).fill('http://cdn.example.com/s1/video/123/xcg2djHckad.m3u8'));
   t.equal(answers[9], VIDEO, 'the 10th call on one connection goes to the origin');
   t.same(logLines().filter((l) => l.includes('cannot serve metrics')), [], 'both instances serve their metrics');
+  const starts = logLines().filter((l) => l.includes('"msg":"starting under pm2"')).map((l) => JSON.parse(l) as { node: string });
+  t.same(starts.map((l) => l.node), [process.version, process.version], `both instances run on the Node.js that runs npm scripts (${process.version})`);
   for (const instance of [0, 1]) {
     const response = await fetch(`http://127.0.0.1:${metricsPort + instance}/healthz`);
     t.equal(response.status, 200, `instance ${instance} serves its own /healthz on METRICS_PORT + ${instance}`);
