@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { credentials, Client } from '@grpc/grpc-js';
