@@ -162,4 +162,3 @@ function syncWithSupervisor(timeoutMs = 2000): Promise<unknown> {
     process.send?.({ type: 'sync' } satisfies SyncRequest);
   });
 }
-

@@ -43,9 +43,6 @@ interface StreamDispatch {
   http2Servers?: Map<Http2Server | Http2SecureServer, unknown>;
 }
 
-/** The name our dispatch function has, so that a bound copy of it can be recognised on a server. */
-const HOOK_NAME = 'dispatchHotPathOrGrpcJs';
-
 /**
  * Answers streams for `methodPath` with `answer` instead of grpc-js; every other stream goes to
  * grpc-js as before. Must run before `bindAsync`. What grpc-js does for every stream before its
@@ -61,19 +58,18 @@ export function interceptMethodStreams(
   const grpcJsHandler = internals._streamHandler;
   const onStreamOpened = internals.onStreamOpened;
   if (typeof grpcJsHandler !== 'function' || typeof onStreamOpened !== 'function') return false;
-  const hook: StreamHandler = {
-    [HOOK_NAME](this: Server, extraInterceptors: unknown, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-      if (headers[http2.HTTP2_HEADER_PATH] !== methodPath) {
-        grpcJsHandler.call(this, extraInterceptors, stream, headers);
-        return;
-      }
-      // Errors end in 'close'; without a listener one would be thrown. (on, not once: once
-      // wraps the listener in a new closure on every call.)
-      stream.on('error', ignore);
-      onStreamOpened.call(this, stream);
-      answer(stream, headers);
-    },
-  }[HOOK_NAME] as StreamHandler;
+  // A named function, so that methodStreamsIntercepted can recognise its bound copy.
+  const hook: StreamHandler = function dispatchHotPathOrGrpcJs(this: Server, extraInterceptors, stream, headers) {
+    if (headers[http2.HTTP2_HEADER_PATH] !== methodPath) {
+      grpcJsHandler.call(this, extraInterceptors, stream, headers);
+      return;
+    }
+    // Errors end in 'close'; without a listener one would be thrown. (on, not once: once
+    // wraps the listener in a new closure on every call.)
+    stream.on('error', ignore);
+    onStreamOpened.call(this, stream);
+    answer(stream, headers);
+  };
   internals._streamHandler = hook;
   return true;
 }
@@ -82,7 +78,7 @@ export function interceptMethodStreams(
 export function methodStreamsIntercepted(server: Server): boolean {
   const servers = (server as unknown as StreamDispatch).http2Servers;
   if (!(servers instanceof Map) || servers.size === 0) return false;
-  return [...servers.keys()].every((http2Server) => http2Server.listeners('stream').some((listener) => listener.name === `bound ${HOOK_NAME}`));
+  return [...servers.keys()].every((http2Server) => http2Server.listeners('stream').some((listener) => listener.name === 'bound dispatchHotPathOrGrpcJs'));
 }
 
 function ignore(): void {}
