@@ -4,6 +4,7 @@ import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { unsupportedNodeReason } from './runtime/node-version.js';
 import { startCdnProber } from './cdn-health/cdn-prober.js';
+import { nameProcess } from './runtime/process-name.js';
 import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
 /**
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const underPm2 = config.pm2 !== undefined;
   if (underPm2 || cluster.isWorker) {
     const id = config.pm2 ? `pm2-${config.pm2.id}` : cluster.worker?.id;
+    nameProcess(config.pm2 ? `pm2 instance ${config.pm2.instance}` : `worker ${cluster.worker?.id}`);
     const logger = createLogger(config.logLevel, { role: 'worker', worker: id }, { viaStdoutStream: underPm2 });
     process.on('uncaughtException', (error) => {
       logger.fatal({ err: error }, 'uncaught exception; worker exiting');
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  nameProcess('primary');
   const logger = createLogger(config.logLevel, { role: 'primary' });
   logger.info({ node: process.version, config: describeConfig(config) }, 'starting video-balancer');
   warnWithoutTcpMigrateReq(logger);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
+import { processName } from '../helpers/process-name.js';
 import { assertPortFree, findFreePort } from '../../src/cluster/free-port.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { PROJECT_ROOT } from '../helpers/service-process.js';
@@ -53,8 +54,11 @@ const logLines = () =>
 t.test('pm2 start ecosystem.config.cjs serves correct answers from 2 instances', async (t) => {
   await pm2('start', 'ecosystem.config.cjs');
   const { stdout } = await pm2('jlist');
-  const apps = JSON.parse(stdout) as Array<{ name: string; pm2_env: { status: string; exec_mode: string } }>;
+  const apps = JSON.parse(stdout) as Array<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string } }>;
   t.equal(apps.length, 2, 'two instances');
+  const names = apps.map((a) => processName(a.pid));
+  t.same(names.map((n) => n.comm), ['video-balancer', 'video-balancer'], 'each instance has the kernel name video-balancer');
+  t.same(names.map((n) => n.cmdline).sort(), ['video-balancer: pm2 instance 0', 'video-balancer: pm2 instance 1'], 'and says which instance it is');
   t.ok(apps.every((a) => a.pm2_env.status === 'online' && a.pm2_env.exec_mode === 'cluster_mode'), 'online in cluster mode');
   const client = new RedirectClient(port, { ownConnection: true });
   const answers = [];
