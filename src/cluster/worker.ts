@@ -3,6 +3,7 @@ import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { CallStats } from '../grpc/call-stats.js';
+import { ConnectionStats } from '../grpc/connection-guard.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { listenHttp } from '../http/listen.js';
 import { createRedirectHttpServer } from '../http/redirect-http-server.js';
@@ -34,8 +35,9 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
   const router = new RedirectRouter(config);
   // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
+  const connectionStats = new ConnectionStats();
   if (stats) {
-    registerWorkerMetrics(register, stats, router);
+    registerWorkerMetrics(register, stats, router, connectionStats);
     // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
@@ -66,6 +68,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     logger,
     connectionLimits: config.connection,
     stats,
+    connectionStats,
     tls: config.tls,
     // Every worker (or pm2 instance) has its own socket on the port: no connection ever waits
     // in the primary for a handoff that a dying worker will not answer.
@@ -97,6 +100,9 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     logger.info('tracing is on: Redirect is served through grpc-js, whose instrumentation makes the spans');
   } else if (config.hotPath && redirectPath !== 'hot path') {
     logger.warn('the Redirect hot path did not engage (this @grpc/grpc-js has moved its internals); serving Redirect through grpc-js');
+  }
+  if (!server.headerLimitsApplied) {
+    logger.warn('MAX_HEADER_LIST_BYTES is not applied (this @grpc/grpc-js has moved its internals); node:http2 defaults apply');
   }
   logger.info({ host: config.grpcHost, port, redirectPath }, 'worker listening');
 

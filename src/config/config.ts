@@ -61,9 +61,20 @@ export interface ConnectionLimits {
   readonly maxConnectionAgeGraceMs: number;
   /** Calls one connection may have open at once. */
   readonly maxConcurrentStreams: number;
+  /** Connections one worker holds at most; past it, new ones are closed at accept. */
+  readonly maxConnections: number;
+  /** The largest header list a call may send (HPACK-counted: name + value + 32 per field). */
+  readonly maxHeaderListBytes: number;
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Connections per worker: an idle HTTP/2 connection holds about 15 KiB of a worker (measured with
+ * bench/h2-attacks.ts, docs/security.md), so 4,096 of them take 60 MiB, inside a worker's 150 MB
+ * beside its working set.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
 
 /**
  * Node 24's V8 grows the young generation to about twice Node 20's peak RSS (272 MiB per worker
@@ -100,6 +111,8 @@ export const CONFIG_VARIABLES = Object.freeze([
   'MAX_CONNECTION_AGE_MS',
   'MAX_CONNECTION_AGE_GRACE_MS',
   'MAX_CONCURRENT_STREAMS',
+  'MAX_CONNECTIONS',
+  'MAX_HEADER_LIST_BYTES',
   'WORKER_NODE_FLAGS',
   'HOT_PATH',
   'HTTP_PORT',
@@ -179,6 +192,8 @@ export function loadConfig(env: Environment): Config {
       maxConnectionAgeMs: readInteger(read, 'MAX_CONNECTION_AGE_MS', 0, 0, DAY_MS, '(milliseconds, 0 = off)'),
       maxConnectionAgeGraceMs: readInteger(read, 'MAX_CONNECTION_AGE_GRACE_MS', 10_000, 0, DAY_MS, '(milliseconds)'),
       maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
+      maxConnections: readInteger(read, 'MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000, '(connections per worker)'),
+      maxHeaderListBytes: readInteger(read, 'MAX_HEADER_LIST_BYTES', 8192, 1024, 16_777_216, '(bytes of request headers)'),
     }),
     workerNodeFlags: Object.freeze(workerNodeFlags),
     hotPath: hotPath === 'on',

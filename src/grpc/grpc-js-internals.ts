@@ -1,6 +1,7 @@
-import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, SecureServerOptions, ServerHttp2Stream } from 'node:http2';
 import { constants as http2 } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
+import { LISTEN_BACKLOG } from '../runtime/listen-backlog.js';
 
 /**
  * The one place that reaches into @grpc/grpc-js's private members. The grpc-js version is
@@ -22,15 +23,40 @@ interface BindOneAddress {
  * Makes `server` listen on its own SO_REUSEPORT socket (`reusePort`, Node >= 22.12), bound by
  * this process (`exclusive`) instead of through the cluster primary: the kernel spreads new
  * connections over the processes that listen, and a process that dies takes its socket and its
- * queue with it. Returns false, changing nothing, when grpc-js no longer has the method.
+ * queue with it. The accept queue is LISTEN_BACKLOG deep. Returns false, changing nothing, when grpc-js no longer has the method.
  */
 export function listenWithReusePort(server: Server): boolean {
   const internals = server as unknown as BindOneAddress;
   const bindOneAddress = internals.bindOneAddress;
   if (typeof bindOneAddress !== 'function') return false;
   internals.bindOneAddress = (address, boundPort) =>
-    bindOneAddress.call(server, 'port' in address ? { ...address, reusePort: true, exclusive: true } : address, boundPort);
+    bindOneAddress.call(server, 'port' in address ? { ...address, reusePort: true, exclusive: true, backlog: LISTEN_BACKLOG } : address, boundPort);
   return true;
+}
+
+/** grpc-js 1.14's private options for every `http2.createServer` it calls, set in its constructor. */
+interface CommonServerOptions {
+  commonServerOptions?: SecureServerOptions;
+}
+
+/**
+ * Adds node:http2 server options (header limits, session limits) to those grpc-js creates its
+ * HTTP/2 servers with, which it does not let a caller set. Must run before `bindAsync`; settings
+ * are merged with grpc-js's own (max concurrent streams). Returns false, changing nothing, when
+ * grpc-js no longer has the member.
+ */
+export function addHttp2ServerOptions(server: Server, options: SecureServerOptions): boolean {
+  const internals = server as unknown as CommonServerOptions;
+  const common = internals.commonServerOptions;
+  if (typeof common !== 'object' || common === null) return false;
+  internals.commonServerOptions = { ...common, ...options, settings: { ...common.settings, ...options.settings } };
+  return true;
+}
+
+/** After `bindAsync`: the node:http2 servers grpc-js listens with (one per bound address). */
+export function http2ServersOf(server: Server): Array<Http2Server | Http2SecureServer> {
+  const servers = (server as unknown as StreamDispatch).http2Servers;
+  return servers instanceof Map ? [...servers.keys()] : [];
 }
 
 type StreamHandler = (this: Server, extraInterceptors: unknown, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
@@ -76,9 +102,9 @@ export function interceptMethodStreams(
 
 /** After `bindAsync`: whether every HTTP/2 server grpc-js listens with dispatches streams through the hook. */
 export function methodStreamsIntercepted(server: Server): boolean {
-  const servers = (server as unknown as StreamDispatch).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) return false;
-  return [...servers.keys()].every((http2Server) => http2Server.listeners('stream').some((listener) => listener.name === 'bound dispatchHotPathOrGrpcJs'));
+  const servers = http2ServersOf(server);
+  if (servers.length === 0) return false;
+  return servers.every((http2Server) => http2Server.listeners('stream').some((listener) => listener.name === 'bound dispatchHotPathOrGrpcJs'));
 }
 
 function ignore(): void {}

@@ -5,7 +5,9 @@ import type { TlsFiles } from '../config/tls-files.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
-import { interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from './grpc-js-internals.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
+import { ConnectionGuard, ConnectionStats } from './connection-guard.js';
+import { addHttp2ServerOptions, http2ServersOf, interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from './grpc-js-internals.js';
 import { createReflectionService } from './reflection.js';
 import { createRedirectHotPath } from './redirect-hot-path.js';
 import {
@@ -18,6 +20,12 @@ import {
 
 /** Requests larger than this are refused by grpc-js with RESOURCE_EXHAUSTED. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Header blocks one connection may have rejected per second before it is closed (ENHANCE_YOUR_CALM). */
+export const MAX_REJECTED_STREAMS_PER_SECOND = 10;
+/** Header fields per call: a gRPC call sends about ten. */
+export const MAX_HEADER_LIST_PAIRS = 64;
+/** A connection closed for abuse is logged once per reason per this interval, with a count of the rest. */
+export const ABUSE_LOG_INTERVAL_MS = 10_000;
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -27,6 +35,8 @@ export interface GrpcServerOptions {
   readonly connectionLimits: ConnectionLimits;
   /** Per-call counters for metrics; undefined when metrics are off. */
   readonly stats: CallStats | undefined;
+  /** Connection counters (open, closed by reason), counted whether or not metrics are on. */
+  readonly connectionStats?: ConnectionStats;
   readonly tls: TlsFiles | undefined;
   /**
    * Listen on a socket of this process's own with SO_REUSEPORT, beside the other processes
@@ -45,6 +55,9 @@ export class GrpcServer {
   private readonly server: Server;
   private readonly health = new HealthImplementation({ '': 'SERVING', [REDIRECT_SERVICE_NAME]: 'SERVING' });
   private draining: Promise<boolean> | undefined;
+  private readonly guard: ConnectionGuard;
+  /** Whether node:http2 got our header limits (grpc-js gives no option for them). */
+  readonly headerLimitsApplied: boolean;
 
   constructor(private readonly options: GrpcServerOptions) {
     const limits = options.connectionLimits;
@@ -64,6 +77,20 @@ export class GrpcServer {
       'grpc.enable_channelz': 0,
     };
     this.server = new Server(channelOptions);
+    this.headerLimitsApplied = addHttp2ServerOptions(this.server, {
+      maxHeaderListPairs: MAX_HEADER_LIST_PAIRS,
+      settings: { maxHeaderListSize: limits.maxHeaderListBytes },
+    });
+    const abuseLog = new RateLimitedLog(options.logger, ABUSE_LOG_INTERVAL_MS);
+    this.guard = new ConnectionGuard(
+      {
+        maxConnections: limits.maxConnections,
+        maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
+        onClose: (reason, peer) =>
+          abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),
+      },
+      options.connectionStats,
+    );
     const resolve = createRedirectResolver(options.router, options.logger, options.stats);
     this.server.addService(redirectServiceDefinition, { Redirect: createRedirectHandler(resolve, options.stats) });
     if (options.hotPath) {
@@ -83,8 +110,12 @@ export class GrpcServer {
     const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, this.credentials(), (error, boundPort) => {
-        if (error) reject(error);
-        else resolve(boundPort);
+        if (error) {
+          reject(error);
+          return;
+        }
+        for (const http2Server of http2ServersOf(this.server)) this.guard.attach(http2Server);
+        resolve(boundPort);
       });
     });
   }
@@ -114,10 +145,12 @@ export class GrpcServer {
       this.health.setStatus(REDIRECT_SERVICE_NAME, 'NOT_SERVING');
       const timer = setTimeout(() => {
         this.server.forceShutdown();
+        this.guard.stop();
         resolve(false);
       }, timeoutMs);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
+        this.guard.stop();
         resolve(true);
       });
     });

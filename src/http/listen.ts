@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { LISTEN_BACKLOG } from '../runtime/listen-backlog.js';
 
 /**
  * Listens on host:port (0 = any free port); resolves with the bound port, rejects on EADDRINUSE
@@ -8,7 +9,7 @@ import type { Server } from 'node:http';
 export function listenHttp(server: Server, host: string, port: number, { reusePort = false } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host, reusePort, exclusive: reusePort }, () => {
+    server.listen({ port, host, reusePort, exclusive: reusePort, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve((server.address() as { port: number }).port);
     });

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { HANDLING_SECONDS_BUCKETS, type CallStats } from '../grpc/call-stats.js';
+import { CONNECTION_CLOSE_REASONS, type ConnectionStats } from '../grpc/connection-guard.js';
 import { REDIRECT_SERVICE_NAME } from '../grpc/redirect-service.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import { scrapedMetric, type MetricValue } from './scraped-metric.js';
@@ -11,7 +12,7 @@ const METHOD_LABELS = { grpc_type: 'unary', grpc_service: REDIRECT_SERVICE_NAME,
  * A worker's metrics in `registry`, named as go-grpc-prometheus names them so that existing
  * dashboards and alerts work, plus the redirect split and Node.js/process defaults.
  */
-export function registerWorkerMetrics(registry: Registry, stats: CallStats, router: RedirectRouter): void {
+export function registerWorkerMetrics(registry: Registry, stats: CallStats, router: RedirectRouter, connections: ConnectionStats): void {
   collectDefaultMetrics({ register: registry });
   const cdnHostLabels = router.rule.cdnHosts.map((host) => new URL(host.baseUrl).host);
   const metrics = [
@@ -40,6 +41,13 @@ export function registerWorkerMetrics(registry: Registry, stats: CallStats, rout
       { value: router.originAnswers, labels: { target: 'origin' } },
       ...cdnHostLabels.map((cdn_host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host } })),
     ]),
+    scrapedMetric('balancer_connections_open', 'HTTP/2 connections open on the gRPC port.', 'gauge', () => [{ value: connections.open, labels: {} }]),
+    scrapedMetric(
+      'balancer_connections_closed_total',
+      'Connections the server closed for abuse or refused at a limit, by reason (see docs/security.md).',
+      'counter',
+      () => CONNECTION_CLOSE_REASONS.map((reason, i) => ({ value: connections.closed[i] as number, labels: { reason } })),
+    ),
   ];
   for (const metric of metrics) registry.registerMetric(metric);
 }

@@ -1,6 +1,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import t from 'tap';
-import { interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from '../../src/grpc/grpc-js-internals.js';
+import { connect } from 'node:http2';
+import {
+  addHttp2ServerOptions,
+  http2ServersOf,
+  interceptMethodStreams,
+  listenWithReusePort,
+  methodStreamsIntercepted,
+} from '../../src/grpc/grpc-js-internals.js';
 import { H2GrpcClient } from '../helpers/h2-grpc-call.js';
 
 const bind = (server: Server, address: string) =>
@@ -66,4 +73,25 @@ t.test('a server without the hook, or with channelz on, reports that streams are
   await bind(withChannelz, '127.0.0.1:0');
   t.equal(methodStreamsIntercepted(plain), false, 'no hook');
   t.equal(methodStreamsIntercepted(withChannelz), false, 'channelz dispatch bypasses the hook, and the check sees it');
+});
+
+t.test('the pinned grpc-js still creates its HTTP/2 servers from the options addHttp2ServerOptions adds to', async (t) => {
+  const server = new Server({ 'grpc.max_concurrent_streams': 7 });
+  t.teardown(() => server.forceShutdown());
+  t.equal(addHttp2ServerOptions(server, { maxHeaderListPairs: 64, settings: { maxHeaderListSize: 5000 } }), true, 'the member is there');
+  t.same(http2ServersOf(server), [], 'no HTTP/2 server before bind');
+  const port = await bind(server, '127.0.0.1:0');
+  t.equal(http2ServersOf(server).length, 1, 'one HTTP/2 server after bind');
+  const session = connect(`http://127.0.0.1:${port}`);
+  t.teardown(() => session.close());
+  await new Promise((resolve) => session.once('remoteSettings', resolve));
+  t.equal(session.remoteSettings.maxHeaderListSize, 5000, 'the added setting is advertised');
+  t.equal(session.remoteSettings.maxConcurrentStreams, 7, "grpc-js's own setting is kept");
+});
+
+t.test('addHttp2ServerOptions changes nothing and says so when grpc-js has moved the member', async (t) => {
+  const moved = {} as unknown as Server;
+  t.equal(addHttp2ServerOptions(moved, { maxHeaderListPairs: 64 }), false);
+  t.same(moved, {});
+  t.same(http2ServersOf(moved), []);
 });

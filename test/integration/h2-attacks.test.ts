@@ -1,0 +1,109 @@
+import { connect } from 'node:http2';
+import t from 'tap';
+import { ATTACKS, connectionFlood, runAttack } from '../../bench/h2-attack/attacks.js';
+import { ErrorCode } from '../../bench/h2-attack/frames.js';
+import { Victim } from '../../bench/h2-attack/victim.js';
+import { findFreePort } from '../../src/cluster/free-port.js';
+import { startService } from '../helpers/service-process.js';
+
+/**
+ * Attacks spoken in raw HTTP/2 frames (bench/h2-attack) against one worker, each beside a victim
+ * caller on its own connection. The attacker reconnects each time it is cut off, for ATTACK_MS:
+ * every one of its connections must be cut off (all but the last, which the time may end), and
+ * the victim must lose no call. Speed figures are bench/h2-attacks.ts's.
+ */
+const ATTACK_MS = 2000;
+const VICTIM_RATE = 100;
+
+const metricsPort = await findFreePort('127.0.0.1');
+const service = await startService({ WORKERS: '1', METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+t.teardown(() => service.stop());
+
+async function closedTotal(reason: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`balancer_connections_closed_total{reason="${reason}"}`));
+  return Number(line?.split(' ').at(-1));
+}
+
+const attacks: Array<{ name: string; reason: string; goaway?: number }> = [
+  { name: 'hpack-bomb', reason: 'rejected_headers', goaway: ErrorCode.ENHANCE_YOUR_CALM },
+  { name: 'rapid-reset', reason: 'protocol_error' },
+  { name: 'continuation-flood', reason: 'continuation_flood' },
+  { name: 'ping-flood', reason: 'flood' },
+];
+
+for (const { name, reason, goaway } of attacks) {
+  t.test(`${name}: the attacker is cut off, counted and logged, and the victim loses no call`, async (t) => {
+    const attack = ATTACKS.find((a) => a.name === name);
+    if (!attack) throw new Error(`no attack ${name}`);
+    const countedBefore = await closedTotal(reason);
+    const victim = new Victim(service.port);
+    await victim.call();
+    victim.start(VICTIM_RATE);
+    const outcome = await runAttack(attack, service.port, ATTACK_MS, { reconnect: true });
+    const report = await victim.stop();
+    t.ok(outcome.cutOff >= 1, `the server cut the attacker off ${outcome.cutOff} times (the first after ${outcome.firstCutOffMs?.toFixed(0)} ms)`);
+    t.ok(outcome.cutOff >= outcome.connections - 1, `every connection but perhaps the last (${outcome.cutOff} of ${outcome.connections})`);
+    if (goaway !== undefined) {
+      // A peer that keeps sending into a closed connection can get the RST before it reads the GOAWAY.
+      const received = outcome.goawayCodes.filter((code) => code !== undefined);
+      t.ok(received.length >= 1, `GOAWAYs received: ${received.length}`);
+      t.same([...new Set(received)], [goaway], 'each GOAWAY says ENHANCE_YOUR_CALM');
+    }
+    t.equal(report.failed, 0, `no victim call failed (${report.ok} answered, p99 ${report.p99.toFixed(1)} ms)`);
+    t.ok(report.ok >= (VICTIM_RATE * ATTACK_MS) / 1000 / 2, 'the victim kept being answered through the attack');
+    t.ok(await closedTotal(reason) >= countedBefore + outcome.cutOff, `balancer_connections_closed_total{reason="${reason}"} counts them`);
+    const logged = await service.waitForLog((l) => l.reason === reason && typeof l.peer === 'string' && /^(::ffff:)?127\.0\.0\.1:\d+$/.test(l.peer));
+    t.equal(logged.level, 40, `a warning names the reason and the peer (${logged.peer})`);
+    const fresh = new Victim(service.port);
+    t.ok(await fresh.call(), 'a fresh connection is answered after the attack');
+    await fresh.stop();
+  });
+}
+
+t.test('1,000 connections at once are all accepted while a victim keeps being answered', async (t) => {
+  const victim = new Victim(service.port);
+  await victim.call();
+  victim.start(VICTIM_RATE);
+  const flood = await connectionFlood(service.port, 1000, 20_000);
+  t.teardown(() => flood.close());
+  const report = await victim.stop();
+  t.equal(flood.accepted, 1000, `all accepted in ${flood.ms.toFixed(0)} ms`);
+  t.equal(flood.closed, 0, 'none refused under the default MAX_CONNECTIONS');
+  t.equal(report.failed, 0, `no victim call failed (p99 ${report.p99.toFixed(1)} ms)`);
+  const fresh = new Victim(service.port);
+  t.ok(await fresh.call(), 'a fresh connection is answered while they are held');
+  await fresh.stop();
+});
+
+t.test('the header list limit is advertised in SETTINGS, and a larger header block is refused without harm', async (t) => {
+  const session = connect(`http://127.0.0.1:${service.port}`);
+  t.teardown(() => session.close());
+  await new Promise((resolve) => session.once('remoteSettings', resolve));
+  t.equal(session.remoteSettings.maxHeaderListSize, 8192, 'MAX_HEADER_LIST_BYTES, 8 KiB by default');
+  const big = session.request({ ':method': 'POST', ':path': '/loadBalancer.loadBalancer/Redirect', 'content-type': 'application/grpc', 'x-big': 'a'.repeat(9000) });
+  const code = await new Promise<number>((resolve) => {
+    big.on('error', () => undefined);
+    big.on('close', () => resolve(big.rstCode ?? -1));
+    big.end();
+  });
+  t.equal(code, ErrorCode.ENHANCE_YOUR_CALM, 'the stream is reset with ENHANCE_YOUR_CALM');
+  const victim = new Victim(service.port);
+  t.ok(await victim.call(), 'the service keeps answering');
+  await victim.stop();
+});
+
+t.test('MAX_CONNECTIONS: past it, connections are closed at once, counted, and logged once per interval', async (t) => {
+  const limitedMetrics = await findFreePort('127.0.0.1');
+  const limited = await startService({ WORKERS: '1', MAX_CONNECTIONS: '20', METRICS_PORT: String(limitedMetrics), METRICS_HOST: '127.0.0.1' });
+  t.teardown(() => limited.stop());
+  const flood = await connectionFlood(limited.port, 30, 10_000);
+  t.teardown(() => flood.close());
+  t.equal(flood.accepted, 20, '20 accepted');
+  t.equal(flood.closed, 10, '10 closed at once, none left waiting');
+  const text = await (await fetch(`http://127.0.0.1:${limitedMetrics}/metrics`)).text();
+  t.match(text, /^balancer_connections_closed_total\{reason="max_connections"\} 10$/m);
+  t.match(text, /^balancer_connections_open 20$/m);
+  await limited.waitForLog((l) => l.reason === 'max_connections');
+  t.equal(limited.logs.filter((l) => l.reason === 'max_connections').length, 1, 'one log line for the burst of 10');
+});
