@@ -3,7 +3,12 @@ import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { unsupportedNodeReason } from './runtime/node-version.js';
-import { startCdnProber } from './cdn-health/cdn-prober.js';
+import { replaceCdnProber } from './cdn-health/cdn-prober.js';
+import type { CdnUpMessage } from './cdn-health/cdn-up-message.js';
+import { syncWithSupervisor } from './cluster/sync-with-supervisor.js';
+import { readConfiguredRoutingFile, runsUnderPm2 } from './config/config.js';
+import { isRoutingMessage, type RoutingMessage } from './config/routing-message.js';
+import { RoutingReloader } from './config/routing-reloader.js';
 import { nameProcess } from './runtime/process-name.js';
 import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
@@ -22,8 +27,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   let config: Config;
+  // A worker serves the routing the primary accepted (it may have refused what the file says now).
+  let synced: readonly unknown[] = [];
+  let routingText: string | undefined;
   try {
-    config = loadConfig(process.env);
+    // pm2's cluster mode makes every instance a cluster worker too, with no supervisor of ours.
+    if (cluster.isWorker && !runsUnderPm2(process.env)) {
+      synced = await syncWithSupervisor();
+      routingText = synced.find(isRoutingMessage)?.text ?? undefined;
+    } else {
+      routingText = readConfiguredRoutingFile(process.env);
+    }
+    config = loadConfig(process.env, routingText);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`video-balancer: invalid configuration: ${error.message}\n`);
@@ -49,7 +64,7 @@ async function main(): Promise<void> {
       logger.info({ endpoint: config.tracing.endpoint }, 'tracing gRPC calls with OpenTelemetry');
     }
     const { runWorker } = await import('./cluster/worker.js');
-    await runWorker({ config, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
+    await runWorker({ config, env: process.env, routingText, synced, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
     return;
   }
 
@@ -57,21 +72,39 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { role: 'primary' });
   logger.info({ node: process.version, config: describeConfig(config) }, 'starting video-balancer');
   warnWithoutTcpMigrateReq(logger);
-  if (config.originAllowList.allowsAnyHost) {
+  if (config.routing.originAllowList.allowsAnyHost) {
     logger.warn('ORIGIN_HOSTS contains "*": any host is accepted, so every origin answer is an open redirect');
   }
   const { Supervisor } = await import('./cluster/supervisor.js');
   const supervisor = new Supervisor(config, logger);
   try {
     // One CDN prober per machine: the primary checks, the workers learn the up set over IPC.
-    const prober = config.cdnHealth
-      ? await startCdnProber(config.cdnHosts, config.cdnHealth, logger, (up) => supervisor.broadcast({ type: 'cdn-up', up }))
-      : undefined;
+    const broadcastUp = (up: readonly string[]) => supervisor.broadcast({ type: 'cdn-up', up } satisfies CdnUpMessage);
+    let prober = await replaceCdnProber(undefined, config.routing.cdnHosts, config.routing.cdnHealth, logger, broadcastUp);
+    // What every worker starts from, and what a worker started later asks for.
+    supervisor.broadcast({ type: 'routing', text: routingText ?? null, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
+    const reloader =
+      config.configFile !== undefined && routingText !== undefined
+        ? new RoutingReloader(process.env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing, text) => {
+            prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, broadcastUp);
+            supervisor.broadcast({ type: 'routing', text, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
+          })
+        : undefined;
+    process.on('SIGHUP', () => {
+      if (reloader) void reloader.reload('SIGHUP');
+      else logger.warn('SIGHUP: there is no CONFIG_FILE to reload (the routing comes from the environment; SIGUSR2 restarts the workers)');
+    });
+    reloader?.watch();
     await supervisor.start();
     if (config.metricsPort > 0) {
       const { serveClusterMetrics } = await import('./telemetry/cluster-metrics.js');
       const { registerCdnHealthMetrics } = await import('./cdn-health/cdn-health-metrics.js');
-      await serveClusterMetrics(config, supervisor, logger, (registry) => prober && registerCdnHealthMetrics(registry, prober, config.cdnHosts));
+      const { registerReloadMetrics, staticReloadStatus } = await import('./telemetry/reload-metrics.js');
+      const fixed = staticReloadStatus(config.routing);
+      await serveClusterMetrics(config, supervisor, logger, (registry) => {
+        registerCdnHealthMetrics(registry, () => prober);
+        registerReloadMetrics(registry, () => reloader?.status ?? fixed());
+      });
     }
   } catch (error) {
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);

@@ -3,20 +3,27 @@ import type { CdnHost } from '../routing/cdn-pool.js';
 import { scrapedMetric } from '../telemetry/scraped-metric.js';
 import type { CdnProber } from './cdn-prober.js';
 
-/** `balancer_cdn_host_up{cdn_host}` and `balancer_cdn_health_checks_total{cdn_host,result}`, read from the prober when scraped. */
-export function registerCdnHealthMetrics(registry: Registry, prober: CdnProber, hosts: readonly CdnHost[]): void {
-  const labels = hosts.map((host) => new URL(host.baseUrl).host);
+/**
+ * `balancer_cdn_host_up{cdn_host}` and `balancer_cdn_health_checks_total{cdn_host,result}`, read
+ * when scraped from the prober running then (a reload may replace it, or stop checks altogether).
+ */
+export function registerCdnHealthMetrics(registry: Registry, currentProber: () => CdnProber | undefined): void {
+  const labelsOf = (hosts: readonly CdnHost[]) => hosts.map((host) => new URL(host.baseUrl).host);
   registry.registerMetric(
-    scrapedMetric('balancer_cdn_host_up', 'Whether a CDN host passes its health checks (1) or not (0).', 'gauge', () =>
-      prober.up.map((up, i) => ({ value: up ? 1 : 0, labels: { cdn_host: labels[i] as string } })),
-    ),
+    scrapedMetric('balancer_cdn_host_up', 'Whether a CDN host passes its health checks (1) or not (0).', 'gauge', () => {
+      const prober = currentProber();
+      const labels = labelsOf(prober?.hosts ?? []);
+      return (prober?.up ?? []).map((up, i) => ({ value: up ? 1 : 0, labels: { cdn_host: labels[i] as string } }));
+    }),
   );
   registry.registerMetric(
-    scrapedMetric('balancer_cdn_health_checks_total', 'CDN host health checks, by result.', 'counter', () =>
-      prober.checks.flatMap((count, i) => [
+    scrapedMetric('balancer_cdn_health_checks_total', 'CDN host health checks, by result.', 'counter', () => {
+      const prober = currentProber();
+      const labels = labelsOf(prober?.hosts ?? []);
+      return (prober?.checks ?? []).flatMap((count, i) => [
         { value: count.success, labels: { cdn_host: labels[i] as string, result: 'success' } },
         { value: count.failure, labels: { cdn_host: labels[i] as string, result: 'failure' } },
-      ]),
-    ),
+      ]);
+    }),
   );
 }

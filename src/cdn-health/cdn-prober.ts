@@ -19,34 +19,49 @@ export async function checkUrl(url: string, timeoutMs: number): Promise<CheckRes
 
 /**
  * Health-checks every CDN host of the pool, every `intervalMs`, and tells `onChange` which are up
- * whenever that changes. One prober runs per machine (the primary, or each pm2 instance); the
- * workers learn the up set over IPC. Each transition is logged once, with its reason.
+ * (by base URL) whenever that changes. One prober runs per machine (the primary, or each pm2
+ * instance); the workers learn the up set over IPC. Each transition is logged once, with its
+ * reason. A prober made for a reloaded pool takes over the state and counts of the hosts that
+ * stay from the one before; a host that arrives is decided by its first check.
  */
 export class CdnProber {
   /** Checks per host and result, read by metrics when scraped. */
   readonly checks: Array<{ success: number; failure: number }>;
   private readonly health: HostHealth[];
+  /** Per host: not checked yet (its first check decides at once). */
+  private readonly fresh: boolean[];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
   constructor(
-    private readonly hosts: readonly CdnHost[],
+    readonly hosts: readonly CdnHost[],
     private readonly settings: CdnHealthCheck,
     private readonly logger: Logger,
-    private readonly onChange: (up: readonly boolean[]) => void,
+    private readonly onChange: (upHosts: readonly string[]) => void,
     private readonly check: (url: string, timeoutMs: number) => Promise<CheckResult> = checkUrl,
+    previous?: CdnProber,
   ) {
-    this.health = hosts.map(() => new HostHealth(settings.fall, settings.rise));
-    this.checks = hosts.map(() => ({ success: 0, failure: 0 }));
+    const before = (host: CdnHost) => previous?.hosts.findIndex((h) => h.baseUrl === host.baseUrl) ?? -1;
+    this.health = hosts.map((host) => {
+      const i = before(host);
+      return i >= 0 ? (previous?.health[i] as HostHealth).withThresholds(settings.fall, settings.rise) : new HostHealth(settings.fall, settings.rise);
+    });
+    this.checks = hosts.map((host) => ({ ...(previous?.checks[before(host)] ?? { success: 0, failure: 0 }) }));
+    this.fresh = hosts.map((host) => before(host) < 0);
   }
 
   get up(): readonly boolean[] {
     return this.health.map((h) => h.up);
   }
 
-  /** The first round, before anything serves: a host that fails it starts down. Then one round every interval. */
+  /** The base URLs of the hosts that are up. */
+  get upHosts(): readonly string[] {
+    return this.hosts.filter((_, i) => this.health[i]?.up).map((h) => h.baseUrl);
+  }
+
+  /** The first round, before anything serves: a new host that fails it starts down. Then one round every interval. */
   async firstRound(): Promise<void> {
-    await this.round(true);
+    await this.round();
   }
 
   start(): void {
@@ -66,14 +81,15 @@ export class CdnProber {
   }
 
   /** Checks every host once, in parallel. */
-  async round(first = false): Promise<void> {
+  async round(): Promise<void> {
     const results = await Promise.all(this.hosts.map((host) => this.check(`${host.baseUrl}${this.settings.path}`, this.settings.timeoutMs)));
     const anyUpBefore = this.health.some((h) => h.up);
     let changed = false;
     results.forEach((result, i) => {
       (this.checks[i] as { success: number; failure: number })[result.ok ? 'success' : 'failure']++;
       const health = this.health[i] as HostHealth;
-      const transition = first ? health.first(result) : health.record(result);
+      const transition = this.fresh[i] ? health.first(result) : health.record(result);
+      this.fresh[i] = false;
       if (transition === undefined) return;
       changed = true;
       const cdnHost = (this.hosts[i] as CdnHost).baseUrl;
@@ -87,7 +103,7 @@ export class CdnProber {
       const anyUp = this.health.some((h) => h.up);
       if (anyUpBefore && !anyUp) this.logger.warn('every CDN host is down: answers go to the origin servers until one is up again');
       if (!anyUpBefore && anyUp) this.logger.info('a CDN host is up again: answers go to the CDN');
-      this.onChange(this.up);
+      this.onChange(this.upHosts);
     }
   }
 }
@@ -97,11 +113,32 @@ export async function startCdnProber(
   hosts: readonly CdnHost[],
   settings: CdnHealthCheck,
   logger: Logger,
-  onChange: (up: readonly boolean[]) => void,
+  onChange: (upHosts: readonly string[]) => void,
+  previous?: CdnProber,
 ): Promise<CdnProber> {
-  const prober = new CdnProber(hosts, settings, logger, onChange);
+  const prober = new CdnProber(hosts, settings, logger, onChange, checkUrl, previous);
   await prober.firstRound();
   prober.start();
   logger.info({ hosts: hosts.map((h) => h.baseUrl), path: settings.path, intervalMs: settings.intervalMs }, 'health-checking the CDN hosts');
   return prober;
+}
+
+/**
+ * The prober for a new routing: none without health checks; else one for its hosts that takes
+ * over the state of the hosts that stay (and checks new ones at once), replacing `previous`.
+ */
+export async function replaceCdnProber(
+  previous: CdnProber | undefined,
+  hosts: readonly CdnHost[],
+  settings: CdnHealthCheck | undefined,
+  logger: Logger,
+  onChange: (upHosts: readonly string[]) => void,
+): Promise<CdnProber | undefined> {
+  // Quiet until its first round is done: until the caller has sent the new routing with the new
+  // prober's up set, an up set of the new pool would be applied to the old one.
+  let started = false;
+  const next = settings && (await startCdnProber(hosts, settings, logger, (up) => started && onChange(up), previous));
+  started = true;
+  previous?.stop();
+  return next;
 }

@@ -1,7 +1,7 @@
-/** Primary (or pm2 instance) to workers: which CDN hosts are up, by index of the configured pool. */
+/** Primary to workers: which CDN hosts are up, by base URL (a reload may reorder the pool). */
 export interface CdnUpMessage {
   readonly type: 'cdn-up';
-  readonly up: readonly boolean[];
+  readonly up: readonly string[];
 }
 
 export function isCdnUpMessage(message: unknown): message is CdnUpMessage {

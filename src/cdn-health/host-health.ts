@@ -16,6 +16,14 @@ export class HostHealth {
     private readonly rise: number,
   ) {}
 
+  /** The same state and streak, counted with new thresholds (a reload changed fall or rise). */
+  withThresholds(fall: number, rise: number): HostHealth {
+    const next = new HostHealth(fall, rise);
+    next.up = this.up;
+    next.streak = this.streak;
+    return next;
+  }
+
   first(result: CheckResult): 'went down' | undefined {
     this.up = result.ok;
     return result.ok ? undefined : 'went down';

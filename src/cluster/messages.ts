@@ -19,10 +19,10 @@ export interface SyncRequest {
   readonly type: 'sync';
 }
 
-/** Supervisor to worker: the latest message broadcast to all workers, or null. */
+/** Supervisor to worker: the latest message of each type broadcast to all workers, oldest first. */
 export interface SyncReply {
   readonly type: 'synced';
-  readonly latest: unknown;
+  readonly latest: readonly unknown[];
 }
 
 export function isSyncRequest(message: unknown): message is SyncRequest {

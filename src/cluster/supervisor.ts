@@ -17,7 +17,8 @@ type WorkerState = 'starting' | 'ready' | 'draining';
 /**
  * The primary process: forks `config.workers` workers that share the gRPC port, replaces those
  * that die (with back-off), drains them all on SIGTERM/SIGINT and rolls them one at a time on
- * SIGHUP. Knows nothing of gRPC: workers report readiness over IPC.
+ * SIGUSR2 (SIGHUP reloads the routing, in main.ts). Knows nothing of gRPC: workers report
+ * readiness over IPC.
  */
 export class Supervisor {
   private readonly states = new Map<Worker, WorkerState>();
@@ -33,8 +34,8 @@ export class Supervisor {
   private exitCode = 0;
   /** Workers replaced after an unexpected exit. */
   restarts = 0;
-  /** The last broadcast message, which a starting worker asks for (see SyncRequest). */
-  private latestBroadcast: unknown = null;
+  /** The last broadcast message of each type, oldest first, which a starting worker asks for (see SyncRequest). */
+  private readonly latestBroadcasts = new Map<string, object>();
 
   constructor(
     private readonly config: Config,
@@ -64,7 +65,7 @@ export class Supervisor {
     });
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.on('SIGINT', () => this.shutdown('SIGINT'));
-    process.on('SIGHUP', () => void this.rollingRestart());
+    process.on('SIGUSR2', () => void this.rollingRestart());
     cluster.setupPrimary({ execArgv: [...process.execArgv, ...this.config.workerNodeFlags] });
     for (let i = 0; i < this.config.workers; i++) this.fork();
   }
@@ -74,7 +75,7 @@ export class Supervisor {
     this.states.set(worker, 'starting');
     worker.on('message', (message) => {
       if (isSyncRequest(message)) {
-        worker.send({ type: 'synced', latest: this.latestBroadcast } satisfies SyncReply);
+        worker.send({ type: 'synced', latest: [...this.latestBroadcasts.values()] } satisfies SyncReply);
         return;
       }
       if (!isReadyMessage(message)) return;
@@ -146,7 +147,7 @@ export class Supervisor {
   /** Replaces every worker, one at a time: the new one listens before the old one drains. */
   private async rollingRestart(): Promise<void> {
     if (this.rolling || this.shuttingDown) {
-      this.logger.warn('SIGHUP ignored: a rolling restart or shutdown is already under way');
+      this.logger.warn('SIGUSR2 ignored: a rolling restart or shutdown is already under way');
       return;
     }
     this.rolling = true;
@@ -193,11 +194,14 @@ export class Supervisor {
   }
 
   /**
-   * Sends `message` to every worker, and to every worker started later (when it asks, before it
-   * serves). The supervisor does not look inside: what it carries is the sender's business.
+   * Sends `message` to every worker, and the last of its `type` to every worker started later
+   * (when it asks, before it serves). The supervisor looks no further inside: what it carries is
+   * the sender's business.
    */
-  broadcast(message: object): void {
-    this.latestBroadcast = message;
+  broadcast<Message extends { readonly type: string }>(message: Message): void {
+    // Re-inserted, so that a starting worker gets the latest messages in the order they were sent.
+    this.latestBroadcasts.delete(message.type);
+    this.latestBroadcasts.set(message.type, message);
     for (const worker of this.states.keys()) if (worker.isConnected()) worker.send(message);
   }
 

@@ -11,9 +11,14 @@ import { RedirectRouter } from '../routing/redirect-router.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
 import { registerCdnHealthMetrics } from '../cdn-health/cdn-health-metrics.js';
-import { startCdnProber, type CdnProber } from '../cdn-health/cdn-prober.js';
+import { replaceCdnProber, type CdnProber } from '../cdn-health/cdn-prober.js';
+import { routingInteger } from '../config/config.js';
+import { loadRouting, type RoutingConfig } from '../config/routing-config.js';
+import { isRoutingMessage, type RoutingMessage } from '../config/routing-message.js';
+import { RoutingReloader } from '../config/routing-reloader.js';
+import { registerReloadMetrics, staticReloadStatus } from '../telemetry/reload-metrics.js';
 import { isCdnUpMessage } from '../cdn-health/cdn-up-message.js';
-import { isDrainMessage, isSyncReply, type ReadyMessage, type SyncRequest } from './messages.js';
+import { isDrainMessage, type ReadyMessage } from './messages.js';
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
 const EXIT_CANNOT_LISTEN = 3;
@@ -22,6 +27,12 @@ const EXIT_BACKSTOP_MS = 2000;
 
 export interface WorkerOptions {
   readonly config: Config;
+  /** The environment `config` came from: a routing message is validated against it again. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The CONFIG_FILE text `config.routing` was built from (pm2: the reloader starts from it). */
+  readonly routingText: string | undefined;
+  /** Under our supervisor: what it had broadcast when this worker asked at start, oldest first. */
+  readonly synced?: readonly unknown[];
   readonly logger: Logger;
   /** Under pm2 the ready signal is the string `ready` (`wait_ready`); under our supervisor a message. */
   readonly readySignal: 'cluster' | 'pm2';
@@ -31,8 +42,8 @@ export interface WorkerOptions {
  * One serving process: a gRPC server with its own routing rotation. Drains and exits 0 on
  * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
  */
-export async function runWorker({ config, logger, readySignal }: WorkerOptions): Promise<void> {
-  const router = new RedirectRouter(config);
+export async function runWorker({ config, env, routingText, synced = [], logger, readySignal }: WorkerOptions): Promise<void> {
+  const router = new RedirectRouter(config.routing);
   // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
   const connectionStats = new ConnectionStats();
@@ -42,23 +53,60 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
   }
+  const applyCdnUp = (up: readonly string[] | null): void => {
+    router.setCdnUp(up === null ? undefined : new Set(up));
+    if (up !== null) logger.info({ up }, 'CDN hosts that are up changed');
+  };
   let prober: CdnProber | undefined;
-  if (config.cdnHealth) {
-    const applyCdnUp = (up: readonly boolean[]): void => {
-      router.setCdnUp(up);
-      logger.info({ up: config.cdnHosts.filter((_, i) => up[i]).map((h) => h.baseUrl) }, 'CDN hosts that are up changed');
+  let reloader: RoutingReloader | undefined;
+  if (readySignal === 'cluster') {
+    // The primary checks the CDN hosts and reloads the routing; this worker follows its messages.
+    const applyRouting = (message: RoutingMessage): void => {
+      try {
+        const file = message.text === null || config.configFile === undefined ? undefined : { path: config.configFile, text: message.text };
+        const routing = loadRouting(env, file, routingInteger(env));
+        router.replace(routing);
+        applyCdnUp(message.cdnUp);
+        logger.info({ routingId: routing.id }, `serving routing ${routing.id}`);
+      } catch (error) {
+        logger.error({ err: error }, `cannot apply the routing the primary sent (${(error as Error).message}); still serving the routing it had`);
+      }
     };
-    if (readySignal === 'cluster') {
-      // Every change from the primary's prober, and before serving, the state it has now.
-      process.on('message', (message) => {
-        if (isCdnUpMessage(message)) applyCdnUp(message.up);
+    // What the primary had sent before this worker started: the routing it was built from is
+    // config.routing already, so of that message only the up set applies.
+    for (const message of synced) {
+      if (isRoutingMessage(message)) applyCdnUp(message.cdnUp);
+      else if (isCdnUpMessage(message)) applyCdnUp(message.up);
+    }
+    process.on('message', (message) => {
+      if (isCdnUpMessage(message)) applyCdnUp(message.up);
+      else if (isRoutingMessage(message)) applyRouting(message);
+    });
+    // A hangup of the terminal reaches the whole group: the primary reloads, workers stay.
+    process.on('SIGHUP', () => undefined);
+  } else {
+    // Under pm2 each instance is the machine's prober and reloader for itself.
+    const startProber = async (routing: RoutingConfig) => {
+      prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, applyCdnUp);
+      applyCdnUp(prober ? prober.upHosts : null);
+    };
+    await startProber(config.routing);
+    if (config.configFile !== undefined && routingText !== undefined) {
+      reloader = new RoutingReloader(env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing) => {
+        await startProber(routing);
+        router.replace(routing);
+        applyCdnUp(prober ? prober.upHosts : null);
       });
-      const latest = await syncWithSupervisor();
-      if (isCdnUpMessage(latest)) applyCdnUp(latest.up);
+      const watched = reloader;
+      process.on('SIGHUP', () => void watched.reload('SIGHUP'));
+      watched.watch();
     } else {
-      // Under pm2 each instance is the machine's prober for itself.
-      prober = await startCdnProber(config.cdnHosts, config.cdnHealth, logger, applyCdnUp);
-      if (stats) registerCdnHealthMetrics(register, prober, config.cdnHosts);
+      process.on('SIGHUP', () => logger.warn('SIGHUP: there is no CONFIG_FILE to reload (the routing comes from the environment)'));
+    }
+    if (stats) {
+      registerCdnHealthMetrics(register, () => prober);
+      const fixed = staticReloadStatus(config.routing);
+      registerReloadMetrics(register, () => reloader?.status ?? fixed());
     }
   }
   const server = new GrpcServer({
@@ -136,6 +184,7 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
       process.exitCode = 0;
       metricsServer?.close();
       prober?.stop();
+      reloader?.stop();
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
     });
@@ -149,22 +198,4 @@ export async function runWorker({ config, logger, readySignal }: WorkerOptions):
 
   if (readySignal === 'cluster') process.send?.({ type: 'ready', port } satisfies ReadyMessage);
   else process.send?.('ready');
-}
-
-/** Asks the supervisor for the latest broadcast; undefined if it does not answer in time. */
-function syncWithSupervisor(timeoutMs = 2000): Promise<unknown> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      if (!isSyncReply(message)) return;
-      clearTimeout(timer);
-      process.off('message', onMessage);
-      resolve(message.latest);
-    };
-    const timer = setTimeout(() => {
-      process.off('message', onMessage);
-      resolve(undefined);
-    }, timeoutMs);
-    process.on('message', onMessage);
-    process.send?.({ type: 'sync' } satisfies SyncRequest);
-  });
 }

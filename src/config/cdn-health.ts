@@ -1,4 +1,5 @@
 import { ConfigError } from './config-error.js';
+import { ROUTING_SCHEMA, type RoutingSetting } from './routing-schema.js';
 
 /** CDN_HEALTH_*: how the CDN hosts are health-checked; undefined = no checks (every host is always up). */
 export interface CdnHealthCheck {
@@ -12,18 +13,23 @@ export interface CdnHealthCheck {
   readonly rise: number;
 }
 
-export type ReadInteger = (name: string, fallback: number, min: number, max: number, meaning: string) => number;
+/** Reads the variable of a whole-number setting of ROUTING_SCHEMA, within its range. */
+export type ReadInteger = (setting: RoutingSetting) => number;
+
+/** A health-check path: starts with /, printable ASCII, no fragment; undefined when it is fine. */
+export function healthPathProblem(path: string): string | undefined {
+  return /^\/[!-~]*$/.test(path) && !path.includes('#') ? undefined : 'expected a path starting with /, e.g. /healthz (printable ASCII, no fragment)';
+}
 
 export function loadCdnHealthCheck(path: string | undefined, readInteger: ReadInteger): CdnHealthCheck | undefined {
   if (path === undefined) return undefined;
-  if (!/^\/[!-~]*$/.test(path) || path.includes('#')) {
-    throw new ConfigError('CDN_HEALTH_PATH', path, 'expected a path starting with /, e.g. /healthz (printable ASCII, no fragment)');
-  }
+  const problem = healthPathProblem(path);
+  if (problem) throw new ConfigError('CDN_HEALTH_PATH', path, problem);
   return Object.freeze({
     path,
-    intervalMs: readInteger('CDN_HEALTH_INTERVAL_MS', 2000, 100, 3_600_000, '(milliseconds)'),
-    timeoutMs: readInteger('CDN_HEALTH_TIMEOUT_MS', 1000, 1, 60_000, '(milliseconds)'),
-    fall: readInteger('CDN_HEALTH_FALL', 2, 1, 100, '(failed checks in a row)'),
-    rise: readInteger('CDN_HEALTH_RISE', 2, 1, 100, '(successful checks in a row)'),
+    intervalMs: readInteger(ROUTING_SCHEMA.healthIntervalMs),
+    timeoutMs: readInteger(ROUTING_SCHEMA.healthTimeoutMs),
+    fall: readInteger(ROUTING_SCHEMA.healthFall),
+    rise: readInteger(ROUTING_SCHEMA.healthRise),
   });
 }

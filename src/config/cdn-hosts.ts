@@ -1,13 +1,13 @@
 import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
 import { parseCdnBaseUrl } from './cdn-base-url.js';
 import { ConfigError } from './config-error.js';
+import { MAX_CDN_WEIGHT } from './routing-schema.js';
 
 export interface CdnConfig {
   readonly cdnHosts: readonly CdnHost[];
   readonly cdnPolicy: CdnPolicy;
 }
 
-const MAX_WEIGHT = 1000;
 
 /**
  * CDN_HOST (one host) or CDN_HOSTS (a pool, `host[=weight],...`), never both, and CDN_POLICY
@@ -34,8 +34,8 @@ export function loadCdnHosts(cdnHost: string | undefined, cdnHosts: string | und
     const spec = weightMatch ? entry.slice(0, weightMatch.index) : entry;
     const weight = weightMatch ? Number(weightMatch[1]) : 1;
     if (spec === '') throw new ConfigError('CDN_HOSTS', cdnHosts, 'has an empty entry; expected host[=weight],host[=weight],...');
-    if (!(weight >= 1 && weight <= MAX_WEIGHT)) {
-      throw new ConfigError('CDN_HOSTS', cdnHosts, `${JSON.stringify(entry)}: the weight must be a whole number from 1 to ${MAX_WEIGHT}`);
+    if (!(weight >= 1 && weight <= MAX_CDN_WEIGHT)) {
+      throw new ConfigError('CDN_HOSTS', cdnHosts, `${JSON.stringify(entry)}: the weight must be a whole number from 1 to ${MAX_CDN_WEIGHT}`);
     }
     const parsed = parseCdnBaseUrl(spec);
     if ('problem' in parsed) throw new ConfigError('CDN_HOSTS', cdnHosts, `${JSON.stringify(entry)}: ${parsed.problem}`);

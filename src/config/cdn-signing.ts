@@ -3,6 +3,7 @@ import type { UrlSigning } from '../routing/signing/create-url-signer.js';
 import { SIGNING_SCHEMES, SigningSecret, type SigningScheme } from '../routing/signing/url-signer.js';
 import type { ReadInteger } from './cdn-health.js';
 import { ConfigError } from './config-error.js';
+import { ROUTING_SCHEMA } from './routing-schema.js';
 
 /**
  * CDN_SIGNING (a scheme; unset = no signing), its secret from CDN_SIGNING_SECRET or, better for
@@ -29,13 +30,9 @@ export function loadCdnSigning(
   }
   let value = secret;
   if (secretFile !== undefined) {
-    try {
-      // One trailing newline is how files are written; it is not part of the secret.
-      value = readFileSync(secretFile, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new ConfigError('CDN_SIGNING_SECRET_FILE', secretFile, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    if (value === '') throw new ConfigError('CDN_SIGNING_SECRET_FILE', secretFile, 'is empty; the signing secret must not be');
+    const read = readSecretFile(secretFile);
+    if ('problem' in read) throw new ConfigError('CDN_SIGNING_SECRET_FILE', secretFile, read.problem);
+    value = read.secret;
   }
   if (value === undefined) {
     throw new ConfigError('CDN_SIGNING', scheme, 'needs a secret: set CDN_SIGNING_SECRET_FILE (or CDN_SIGNING_SECRET)');
@@ -43,6 +40,18 @@ export function loadCdnSigning(
   return Object.freeze({
     scheme: scheme as SigningScheme,
     secret: new SigningSecret(value),
-    ttlSeconds: readInteger('CDN_SIGNING_TTL_S', 3600, 1, 31_536_000, '(seconds a signed URL stays valid)'),
+    ttlSeconds: readInteger(ROUTING_SCHEMA.signingTtlSeconds),
   });
+}
+
+/** A signing secret from its file, or what is wrong with the file (never its content). */
+export function readSecretFile(path: string): { secret: string } | { problem: string } {
+  let secret: string;
+  try {
+    // One trailing newline is how files are written; it is not part of the secret.
+    secret = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    return { problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  return secret === '' ? { problem: 'is empty; the signing secret must not be' } : { secret };
 }

@@ -1,27 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { OriginAllowList } from '../routing/origin-allow-list.js';
-import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
-import type { UrlSigning } from '../routing/signing/create-url-signer.js';
-import { loadCdnHealthCheck, type CdnHealthCheck } from './cdn-health.js';
-import { loadCdnHosts } from './cdn-hosts.js';
-import { loadCdnSigning } from './cdn-signing.js';
+import type { ReadInteger } from './cdn-health.js';
 import { ConfigError } from './config-error.js';
+import { describeRouting, loadRouting, type RoutingConfig } from './routing-config.js';
+import type { RoutingSetting } from './routing-schema.js';
 import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The service's whole configuration, read from the environment once and frozen. */
+/**
+ * The service's whole configuration, read from the environment (and CONFIG_FILE) once and frozen.
+ * `routing` is what a reload may replace; everything else is fixed for the life of the process.
+ */
 export interface Config {
-  /** CDN_HOST, or the CDN_HOSTS pool, as base URLs with weights; CDN_POLICY for a pool. */
-  readonly cdnHosts: readonly CdnHost[];
-  readonly cdnPolicy: CdnPolicy;
-  /** CDN_HEALTH_*: health checks of the CDN hosts; undefined = none (every host always up). */
-  readonly cdnHealth: CdnHealthCheck | undefined;
-  /** CDN_SIGNING*: how CDN answers are signed; undefined = not signed. */
-  readonly signing: UrlSigning | undefined;
-  readonly originEvery: number;
-  readonly originAllowList: OriginAllowList;
+  /** CDN pool, health checks, signing, origin rotation and allow-list: see routing-config.ts. */
+  readonly routing: RoutingConfig;
+  /** CONFIG_FILE: the routing file, reloaded on SIGHUP and when it changes; undefined = routing from the environment. */
+  readonly configFile: string | undefined;
   readonly grpcHost: string;
   readonly grpcPort: number;
   readonly workers: number;
@@ -85,6 +81,7 @@ export const DEFAULT_WORKER_NODE_FLAGS = '--max-semi-space-size=2';
 
 /** Every variable the service reads: the documentation and deployment files are checked against it. */
 export const CONFIG_VARIABLES = Object.freeze([
+  'CONFIG_FILE',
   'CDN_HOST',
   'CDN_HOSTS',
   'CDN_POLICY',
@@ -128,26 +125,13 @@ export const CONFIG_VARIABLES = Object.freeze([
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads and validates every variable. Throws {@link ConfigError} naming the first bad one.
- * An empty variable counts as unset.
+ * Reads and validates every variable, and the routing file when CONFIG_FILE names one (its text
+ * can be given instead, as a cluster worker gets it from the primary). Throws {@link ConfigError}
+ * naming the first bad variable or file key. An empty variable counts as unset.
  */
-export function loadConfig(env: Environment): Config {
+export function loadConfig(env: Environment, routingFileText?: string): Config {
   const optional = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => (env[name] === '' ? undefined : env[name]);
   const read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string): string => optional(name) ?? fallback;
-
-  const { cdnHosts, cdnPolicy } = loadCdnHosts(optional('CDN_HOST'), optional('CDN_HOSTS'), optional('CDN_POLICY'));
-
-  const originHosts = read('ORIGIN_HOSTS', '*.origin-cluster');
-  let originAllowList: OriginAllowList;
-  try {
-    originAllowList = new OriginAllowList(originHosts.split(',').filter((p) => p.trim() !== ''));
-  } catch (error) {
-    throw new ConfigError(
-      'ORIGIN_HOSTS',
-      originHosts,
-      `expected comma-separated host names or *.suffix wildcards (${(error as Error).message})`,
-    );
-  }
 
   const grpcHost = readListenHost(read, 'GRPC_HOST');
 
@@ -167,18 +151,12 @@ export function loadConfig(env: Environment): Config {
   const hotPath = read('HOT_PATH', 'on');
   if (hotPath !== 'on' && hotPath !== 'off') throw new ConfigError('HOT_PATH', hotPath, 'expected on or off');
 
-  const integer = (name: string, fallback: number, min: number, max: number, meaning: string) =>
-    readInteger(read, name as (typeof CONFIG_VARIABLES)[number], fallback, min, max, meaning);
-  const cdnHealth = loadCdnHealthCheck(optional('CDN_HEALTH_PATH'), integer);
-  const signing = loadCdnSigning(optional('CDN_SIGNING'), optional('CDN_SIGNING_SECRET'), optional('CDN_SIGNING_SECRET_FILE'), integer);
+  const configFile = optional('CONFIG_FILE');
+  const routing = loadRouting(env, configFile === undefined ? undefined : { path: configFile, text: routingFileText ?? readRoutingFile(configFile) }, routingInteger(env));
 
   return Object.freeze({
-    cdnHosts,
-    cdnPolicy,
-    cdnHealth,
-    signing,
-    originEvery: readInteger(read, 'ORIGIN_EVERY', 10, 0, 1_000_000_000, '(0 = never, 1 = every call)'),
-    originAllowList,
+    routing,
+    configFile,
     grpcHost,
     grpcPort: readInteger(read, 'GRPC_PORT', 50051, 0, 65535, '(0 = any free port)'),
     workers: readInteger(read, 'WORKERS', availableParallelism(), 1, 1024, '(worker processes)'),
@@ -207,6 +185,33 @@ export function loadConfig(env: Environment): Config {
         ? undefined
         : Object.freeze({ id: env['pm_id'], instance: Number(env['NODE_APP_INSTANCE'] ?? env['pm_id']) || 0 }),
   });
+}
+
+/** pm2 sets `pm_id` in every process it runs. */
+export function runsUnderPm2(env: Environment): boolean {
+  return env['pm_id'] !== undefined;
+}
+
+/** The text of the routing file CONFIG_FILE names, if it names one. */
+export function readConfiguredRoutingFile(env: Environment): string | undefined {
+  const path = env['CONFIG_FILE'];
+  return path ? readRoutingFile(path) : undefined;
+}
+
+/** The text of CONFIG_FILE, or a ConfigError saying why it cannot be had. */
+export function readRoutingFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CONFIG_FILE', path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Reads the variable of a whole-number routing setting from `env`, within its schema range. */
+export function routingInteger(env: Environment): ReadInteger {
+  const read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string): string => (env[name] === '' ? undefined : env[name]) ?? fallback;
+  return ({ variables, integer: range }: RoutingSetting) =>
+    readInteger(read, variables[0] as (typeof CONFIG_VARIABLES)[number], range?.fallback ?? 0, range?.min ?? 0, range?.max ?? 0, range?.meaning ?? '');
 }
 
 function readTracing(endpoint: string | undefined, serviceName: string): Config['tracing'] {
@@ -244,5 +249,5 @@ function readInteger(
 /** The effective configuration as plain data, for the one start-up log line. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const tls = config.tls && { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
-  return { ...config, originAllowList: config.originAllowList.patterns, tls };
+  return { ...config, routing: describeRouting(config.routing), tls };
 }

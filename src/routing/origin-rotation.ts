@@ -12,6 +12,13 @@ export class OriginRotation {
     }
   }
 
+  /** The same rotation with another period: the calls counted since the last origin answer carry over. */
+  withEvery(originEvery: number): OriginRotation {
+    const next = new OriginRotation(originEvery);
+    next.callsSinceOrigin = this.callsSinceOrigin;
+    return next;
+  }
+
   /** Counts one valid call and says whether it is the one that goes to the origin. */
   nextGoesToOrigin(): boolean {
     if (this.originEvery === 0) return false;

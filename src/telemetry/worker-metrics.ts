@@ -14,7 +14,6 @@ const METHOD_LABELS = { grpc_type: 'unary', grpc_service: REDIRECT_SERVICE_NAME,
  */
 export function registerWorkerMetrics(registry: Registry, stats: CallStats, router: RedirectRouter, connections: ConnectionStats): void {
   collectDefaultMetrics({ register: registry });
-  const cdnHostLabels = router.rule.cdnHosts.map((host) => new URL(host.baseUrl).host);
   const metrics = [
     scrapedMetric('grpc_server_started_total', 'Total number of RPCs started on the server.', 'counter', () => [
       { value: stats.started, labels: { ...METHOD_LABELS } },
@@ -39,7 +38,8 @@ export function registerWorkerMetrics(registry: Registry, stats: CallStats, rout
     }),
     scrapedMetric('balancer_redirects_total', 'Redirect answers, by target (the origin server or the CDN) and CDN host.', 'counter', () => [
       { value: router.originAnswers, labels: { target: 'origin' } },
-      ...cdnHostLabels.map((cdn_host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host } })),
+      // The routing's hosts now: a reload may have changed them.
+      ...router.rule.cdnHosts.map((host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host: new URL(host.baseUrl).host } })),
     ]),
     scrapedMetric('balancer_connections_open', 'HTTP/2 connections open on the gRPC port.', 'gauge', () => [{ value: connections.open, labels: {} }]),
     scrapedMetric(

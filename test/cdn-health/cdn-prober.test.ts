@@ -13,7 +13,7 @@ const SETTINGS = { path: '/healthz', intervalMs: 60_000, timeoutMs: 100, fall: 2
 t.test('checks every host at <base URL><path>, counts results, and reports changes of the up set', async (t) => {
   const down = new Set<string>();
   const asked: string[] = [];
-  const changes: boolean[][] = [];
+  const changes: string[][] = [];
   const check = async (url: string): Promise<CheckResult> => {
     asked.push(url);
     return down.has(url) ? { ok: false, reason: 'HTTP 503' } : { ok: true };
@@ -26,21 +26,38 @@ t.test('checks every host at <base URL><path>, counts results, and reports chang
   await prober.round();
   t.same(changes, [], 'one failure is not yet down (fall 2)');
   await prober.round();
-  t.same(changes, [[true, false]], 'two are');
+  t.same(changes, [['http://a.cdn']], 'two are: the up set is reported by base URL');
   down.clear();
   await prober.round();
-  t.same(changes, [[true, false], [true, true]], 'one success brings it back (rise 1)');
+  t.same(changes, [['http://a.cdn'], ['http://a.cdn', 'http://b.cdn']], 'one success brings it back (rise 1)');
   t.same(prober.checks, [{ success: 4, failure: 0 }, { success: 2, failure: 2 }]);
 });
 
 t.test('a host that fails its first check starts down', async (t) => {
-  const changes: boolean[][] = [];
+  const changes: string[][] = [];
   const prober = new CdnProber(HOSTS, SETTINGS, createLogger('silent'), (up) => changes.push([...up]), async (url) =>
     url.startsWith('http://a') ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true },
   );
   await prober.firstRound();
   t.same(prober.up, [false, true]);
-  t.same(changes, [[false, true]]);
+  t.same(changes, [['http://b.cdn']]);
+});
+
+t.test('a prober for a reloaded pool keeps the state and counts of hosts that stay; a new host is decided by its first check', async (t) => {
+  const down = new Set(['http://b.cdn/healthz', 'http://c.cdn/healthz']);
+  const check = async (url: string): Promise<CheckResult> => (down.has(url) ? { ok: false, reason: 'HTTP 503' } : { ok: true });
+  const before = new CdnProber(HOSTS, SETTINGS, createLogger('silent'), () => undefined, check);
+  await before.firstRound();
+  t.same(before.up, [true, false]);
+  const reloaded = [{ baseUrl: 'http://c.cdn', weight: 1 }, { baseUrl: 'http://b.cdn', weight: 5 }, { baseUrl: 'http://a.cdn', weight: 1 }];
+  const changes: string[][] = [];
+  const after = new CdnProber(reloaded, SETTINGS, createLogger('silent'), (up) => changes.push([...up]), check, before);
+  t.same(after.up, [true, false, true], 'b stays down and a up before any check; c is not decided yet');
+  t.same(after.checks, [{ success: 0, failure: 0 }, { success: 0, failure: 1 }, { success: 1, failure: 0 }], 'counts carried over');
+  down.delete('http://b.cdn/healthz');
+  await after.firstRound();
+  t.same(after.up, [false, true, true], 'c failed its first check: down at once; b came back (rise 1)');
+  t.same(changes, [['http://b.cdn', 'http://a.cdn']]);
 });
 
 t.test('checkUrl: 2xx and 3xx are up; 5xx, refused and slow hosts are down, each with its reason', async (t) => {

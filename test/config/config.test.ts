@@ -8,9 +8,8 @@ import { ConfigError } from '../../src/config/config-error.js';
 t.test('the defaults are working values', async (t) => {
   const config = loadConfig({});
   t.match(config, {
-    cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
-    cdnPolicy: 'weighted',
-    originEvery: 10,
+    routing: { cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }], cdnPolicy: 'weighted', originEvery: 10, cdnHealth: undefined, signing: undefined },
+    configFile: undefined,
     grpcHost: '0.0.0.0',
     grpcPort: 50051,
     workers: availableParallelism(),
@@ -33,9 +32,10 @@ t.test('the defaults are working values', async (t) => {
     tracing: undefined,
     pm2: undefined,
   });
-  t.same(config.originAllowList.patterns, ['*.origin-cluster']);
+  t.same(config.routing.originAllowList.patterns, ['*.origin-cluster']);
   t.ok(Object.isFrozen(config), 'the config is frozen');
-  t.same(describeConfig(config).originAllowList, ['*.origin-cluster'], 'the description lists the patterns');
+  t.ok(Object.isFrozen(config.routing), 'and so is the routing, which a reload replaces whole');
+  t.match(describeConfig(config)['routing'], { origin: { hosts: ['*.origin-cluster'] } }, 'the description lists the patterns');
 });
 
 t.test('reads every variable', async (t) => {
@@ -67,8 +67,7 @@ t.test('reads every variable', async (t) => {
     NODE_APP_INSTANCE: '1',
   });
   t.match(config, {
-    cdnHosts: [{ baseUrl: 'https://cdn.example.net:8443/edge', weight: 1 }],
-    originEvery: 0,
+    routing: { cdnHosts: [{ baseUrl: 'https://cdn.example.net:8443/edge', weight: 1 }], originEvery: 0 },
     grpcHost: '127.0.0.1',
     grpcPort: 0,
     workers: 3,
@@ -92,7 +91,7 @@ t.test('reads every variable', async (t) => {
     tracing: { endpoint: 'http://collector:4318', serviceName: 'vb' },
     pm2: { id: '3', instance: 1 },
   });
-  t.same(config.originAllowList.patterns, ['origin.example.com', '*.origin-cluster']);
+  t.same(config.routing.originAllowList.patterns, ['origin.example.com', '*.origin-cluster']);
 });
 
 t.test('CDN_HOST takes host[:port] or a full base URL', async (t) => {
@@ -104,11 +103,11 @@ t.test('CDN_HOST takes host[:port] or a full base URL', async (t) => {
     ['https://cdn.example.com/', 'https://cdn.example.com'],
     ['https://cdn.example.com:443/v', 'https://cdn.example.com/v'],
   ];
-  for (const [value, base] of rows) t.same(loadConfig({ CDN_HOST: value }).cdnHosts, [{ baseUrl: base, weight: 1 }], value);
+  for (const [value, base] of rows) t.same(loadConfig({ CDN_HOST: value }).routing.cdnHosts, [{ baseUrl: base, weight: 1 }], value);
 });
 
 t.test('an empty variable counts as unset', async (t) => {
-  t.equal(loadConfig({ ORIGIN_EVERY: '', CDN_HOST: '' }).originEvery, 10);
+  t.equal(loadConfig({ ORIGIN_EVERY: '', CDN_HOST: '' }).routing.originEvery, 10);
 });
 
 t.test('a bad value names the variable, the value and what is expected', async (t) => {
@@ -180,13 +179,13 @@ t.test('WORKER_NODE_FLAGS=none starts workers with V8 defaults', async (t) => {
 
 t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async (t) => {
   const config = loadConfig({ CDN_HOSTS: ' cdn-a.example.com=3, https://cdn-b.example.com:8443/v ,cdn-c.example.com', CDN_POLICY: 'hash' });
-  t.same(config.cdnHosts, [
+  t.same(config.routing.cdnHosts, [
     { baseUrl: 'http://cdn-a.example.com', weight: 3 },
     { baseUrl: 'https://cdn-b.example.com:8443/v', weight: 1 },
     { baseUrl: 'http://cdn-c.example.com', weight: 1 },
   ]);
-  t.equal(config.cdnPolicy, 'hash');
-  t.equal(loadConfig({ CDN_HOSTS: 'a.example.com,b.example.com' }).cdnPolicy, 'weighted', 'weighted by default');
+  t.equal(config.routing.cdnPolicy, 'hash');
+  t.equal(loadConfig({ CDN_HOSTS: 'a.example.com,b.example.com' }).routing.cdnPolicy, 'weighted', 'weighted by default');
   t.throws(() => loadConfig({ CDN_HOST: 'a.example.com', CDN_HOSTS: 'b.example.com' }), {
     variable: 'CDN_HOSTS',
     message: 'CDN_HOSTS="b.example.com" is invalid: set either CDN_HOST or CDN_HOSTS, not both',
@@ -194,10 +193,10 @@ t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async
 });
 
 t.test('CDN_HEALTH_*: checks with HAProxy-style fall and rise, defaults 2000/1000/2/2', async (t) => {
-  t.equal(loadConfig({}).cdnHealth, undefined, 'no CDN_HEALTH_PATH: no checks');
-  t.same(loadConfig({ CDN_HEALTH_PATH: '/healthz' }).cdnHealth, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 2, rise: 2 });
+  t.equal(loadConfig({}).routing.cdnHealth, undefined, 'no CDN_HEALTH_PATH: no checks');
+  t.same(loadConfig({ CDN_HEALTH_PATH: '/healthz' }).routing.cdnHealth, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 2, rise: 2 });
   t.same(
-    loadConfig({ CDN_HEALTH_PATH: '/ping?x=1', CDN_HEALTH_INTERVAL_MS: '500', CDN_HEALTH_TIMEOUT_MS: '250', CDN_HEALTH_FALL: '3', CDN_HEALTH_RISE: '5' }).cdnHealth,
+    loadConfig({ CDN_HEALTH_PATH: '/ping?x=1', CDN_HEALTH_INTERVAL_MS: '500', CDN_HEALTH_TIMEOUT_MS: '250', CDN_HEALTH_FALL: '3', CDN_HEALTH_RISE: '5' }).routing.cdnHealth,
     { path: '/ping?x=1', intervalMs: 500, timeoutMs: 250, fall: 3, rise: 5 },
   );
   for (const [variable, value, expected] of [
@@ -215,12 +214,14 @@ t.test('CDN_SIGNING: a scheme, a secret from a variable or a file, a TTL; never 
   const dir = mkdtempSync(join(tmpdir(), 'vb-secret-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'secret'), 'from a file\n');
-  const fromFile = loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }).signing;
+  const fromFile = loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }).routing.signing;
   t.equal(fromFile?.secret.reveal(), 'from a file', 'the file, without its trailing newline');
   t.equal(fromFile?.ttlSeconds, 3600, 'TTL 3600 s by default');
-  t.equal(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'x', CDN_SIGNING_TTL_S: '60' }).signing?.ttlSeconds, 60);
-  t.equal(loadConfig({}).signing, undefined, 'unset: no signing');
-  t.match(JSON.stringify(describeConfig(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'hunter2' }))), /"secret":"\[redacted\]"/);
+  t.equal(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'x', CDN_SIGNING_TTL_S: '60' }).routing.signing?.ttlSeconds, 60);
+  t.equal(loadConfig({}).routing.signing, undefined, 'unset: no signing');
+  const described = JSON.stringify(describeConfig(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'hunter2' })));
+  t.match(described, /"signing":\{"scheme":"nginx-secure-link","ttlSeconds":3600\}/, 'the description names the scheme and TTL');
+  t.notMatch(described, /hunter2/, 'and never the secret');
   const secret = 'do-not-print-me';
   for (const [env, variable, expected] of [
     [{ CDN_SIGNING: 'md5', CDN_SIGNING_SECRET: secret }, 'CDN_SIGNING', /expected one of nginx-secure-link/],

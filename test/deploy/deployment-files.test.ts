@@ -54,7 +54,7 @@ t.test('docker-compose.yaml: port 443 to the service, restart policy, monitoring
 });
 
 t.test('Kubernetes manifests: ports, probes and env names match the code', async (t) => {
-  const docs = ['deployment', 'service', 'hpa', 'pdb'].flatMap((name) =>
+  const docs = ['deployment', 'service', 'hpa', 'pdb', 'routing-configmap'].flatMap((name) =>
     parseAllDocuments(read(`deploy/kubernetes/${name}.yaml`)).map((d) => d.toJS() as any),
   );
   const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
@@ -67,7 +67,15 @@ t.test('Kubernetes manifests: ports, probes and env names match the code', async
   t.equal(container.livenessProbe.grpc.port, defaults.grpcPort, 'liveness: native gRPC health probe');
   const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
   for (const name of Object.keys(env)) t.ok((CONFIG_VARIABLES as readonly string[]).includes(name), `${name} is a variable the service reads`);
-  t.doesNotThrow(() => loadConfig(env), 'the env is a valid configuration');
+  const [routingMap] = byKind('ConfigMap');
+  const routingText = routingMap.data['routing.yaml'];
+  t.doesNotThrow(() => loadConfig(env, routingText), 'the env and the ConfigMap are a valid configuration');
+  t.equal(loadConfig(env, routingText).routing.cdnHosts.length, 1, 'the routing comes from the ConfigMap');
+  const mount = container.volumeMounts.find((m: any) => `${m.mountPath}/routing.yaml` === env.CONFIG_FILE);
+  t.ok(mount, 'CONFIG_FILE is in a mounted folder');
+  t.equal(mount.subPath, undefined, 'the folder, not a subPath, so that ConfigMap updates arrive');
+  const volume = pod.spec.volumes.find((v: any) => v.name === mount.name);
+  t.equal(volume.configMap.name, routingMap.metadata.name, 'the mounted volume is the routing ConfigMap');
   const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
   t.ok(pod.spec.terminationGracePeriodSeconds > preStopSeconds + Number(env.SHUTDOWN_TIMEOUT_MS) / 1000, 'the grace period covers preStop and the drain');
   t.equal(Number(env.WORKERS), Number(container.resources.limits.cpu), 'one worker per CPU of the limit');

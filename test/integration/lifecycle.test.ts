@@ -99,13 +99,13 @@ t.test('kill -9 of a worker: it is replaced, and only calls in flight on it fail
   t.equal(service.liveWorkerPids().length, 2, 'two workers again');
 });
 
-t.test('SIGHUP under steady calls: a rolling restart with zero failed calls', async (t) => {
+t.test('SIGUSR2 under steady calls: a rolling restart with zero failed calls', async (t) => {
   const service = await startService({ WORKERS: '2' });
   t.teardown(() => service.stop());
   const before = service.liveWorkerPids();
   const load = new SteadyLoad(service.port, VIDEO, { connections: 4 });
   await sleep(300);
-  service.child.kill('SIGHUP');
+  service.child.kill('SIGUSR2');
   await service.waitForLog((l) => l.msg === 'rolling restart finished', 20_000);
   await sleep(300);
   await load.stop();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,10 @@ async function findFreePortPair(): Promise<number> {
   }
 }
 const metricsPort = await findFreePortPair();
+// Each instance reads and reloads the routing file itself.
+const routingFile = join(pm2Home, 'routing.yaml');
+const routing = (host: string) => `cdn:\n  hosts:\n    - host: ${host}\n`;
+writeFileSync(routingFile, routing('cdn.example.com'));
 // PM2_HOME in a temp folder: the test touches no pm2 daemon or log outside it.
 const env = {
   ...process.env,
@@ -38,6 +42,7 @@ const env = {
   METRICS_PORT: String(metricsPort),
   METRICS_HOST: '127.0.0.1',
   SHUTDOWN_TIMEOUT_MS: '2000',
+  CONFIG_FILE: routingFile,
 };
 const pm2 = (...args: string[]) => promisify(execFile)(PM2, args, { cwd: PROJECT_ROOT, env, timeout: 60_000 });
 t.teardown(async () => {
@@ -110,6 +115,29 @@ t.test('pm2: kill -9 of an instance, five times under load: only calls in flight
   t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(load.outcomes))}`);
   t.same(load.failures.filter((f) => f.code !== 'UNAVAILABLE' || f.ms >= 1000), [], 'every failed call is UNAVAILABLE (none DEADLINE_EXCEEDED), within a second');
   t.ok(load.succeeded > 100, `${load.succeeded} calls succeeded`);
+});
+
+t.test('pm2 sendSignal SIGHUP: each instance reloads its routing in place', async (t) => {
+  const pids = async () =>
+    (JSON.parse((await pm2('jlist')).stdout) as Array<{ pid: number }>).map((a) => a.pid).sort((a, b) => a - b);
+  const before = await pids();
+  const reloadsBefore = logLines().filter((l) => l.includes('routing reloaded')).length;
+  writeFileSync(routingFile, routing('cdn-reloaded.example.com'));
+  await pm2('sendSignal', 'SIGHUP', 'video-balancer');
+  // Each instance reloads on the file change or the signal, whichever comes first (the other then finds no change).
+  for (let i = 0; i < 50 && logLines().filter((l) => l.includes('routing reloaded')).length < reloadsBefore + 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.equal(logLines().filter((l) => l.includes('routing reloaded')).length, reloadsBefore + 2, 'both instances reloaded');
+  const clients = Array.from({ length: 6 }, () => new RedirectClient(port, { ownConnection: true }));
+  const answers = await Promise.all(clients.map((c) => c.redirect(VIDEO)));
+  clients.forEach((c) => c.close());
+  t.same(
+    answers.map((a) => a.redirect),
+    Array(6).fill('http://cdn-reloaded.example.com/s1/video/123/xcg2djHckad.m3u8'),
+    'every connection, on either instance, gets the new pool',
+  );
+  t.same(await pids(), before, 'the same processes');
 });
 
 t.test('pm2 stop drains, and the logs are JSON', async (t) => {

@@ -38,3 +38,29 @@ t.test('originEvery 1 answers every call with the URL unchanged', async (t) => {
   const odd = 'HTTP://S1.ORIGIN-CLUSTER:81/a;b?c#d';
   t.equal(router.redirect(odd), odd);
 });
+
+t.test('replace: the next call uses the new rule whole; the rotation, host counts and up state carry over', async (t) => {
+  const a = { baseUrl: 'http://a.cdn', weight: 1 };
+  const b = { baseUrl: 'http://b.cdn', weight: 1 };
+  const c = { baseUrl: 'http://c.cdn', weight: 1 };
+  const router = new RedirectRouter({ cdnHosts: [a, b], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  for (let i = 0; i < 4; i++) router.redirect(video);
+  router.setCdnUp(new Set(['http://a.cdn']));
+  t.equal(router.redirect(video), 'http://a.cdn/s1/video/123/xcg2djHckad.m3u8', 'b is down');
+  const original = router.rule;
+  router.replace({ cdnHosts: [c, a], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  t.equal(original.cdnHosts.length, 2, 'the old rule is not changed');
+  t.same([...router.cdnAnswers], [0, 3], "a's count carries over to its new place; c starts at 0");
+  const answers = Array.from({ length: 5 }, () => router.redirect(video));
+  t.same(answers.slice(0, 4), Array(4).fill('http://a.cdn/s1/video/123/xcg2djHckad.m3u8'), 'c arrived with no health check passed: down, as the up set says');
+  t.equal(answers[4], video, 'the 10th call overall still goes to the origin');
+  router.setCdnUp(undefined);
+  t.match(router.redirect(video), /^http:\/\/[ac]\.cdn\//, 'without health checks every host is up');
+});
+
+t.test('replace with another originEvery keeps the calls counted since the last origin answer', async (t) => {
+  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  for (let i = 0; i < 6; i++) router.redirect(video);
+  router.replace({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 7, originAllowList });
+  t.equal(router.redirect(video), video, 'six counted before the reload: the seventh call goes to the origin');
+});

@@ -20,7 +20,7 @@ t.test('one server span per Redirect call, with its gRPC status', async (t) => {
   const server = new GrpcServer({
     host: config.grpcHost,
     port: 0,
-    router: new RedirectRouter(config),
+    router: new RedirectRouter(config.routing),
     logger: createLogger('silent'),
     connectionLimits: config.connection,
     stats: new CallStats(),

@@ -1,0 +1,16 @@
+/**
+ * Primary to workers: the routing to serve, as the routing file's text (each worker validates it
+ * against its own environment, as the primary did: a signing secret never crosses IPC), and the
+ * CDN hosts that are up for it. Sent at start and after every reload that applied.
+ */
+export interface RoutingMessage {
+  readonly type: 'routing';
+  /** The accepted CONFIG_FILE text; null when the routing comes from the environment alone. */
+  readonly text: string | null;
+  /** Base URLs of the CDN hosts that are up; null = no health checks, every host is up. */
+  readonly cdnUp: readonly string[] | null;
+}
+
+export function isRoutingMessage(message: unknown): message is RoutingMessage {
+  return typeof message === 'object' && message !== null && (message as RoutingMessage).type === 'routing';
+}

@@ -1,0 +1,117 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '../logging/logger.js';
+import { readRoutingFile, routingInteger } from './config.js';
+import { loadRouting, routingChanges, type RoutingConfig } from './routing-config.js';
+
+/** File events closer together than this are one change (an editor's save, a ConfigMap's swap). */
+export const RELOAD_DEBOUNCE_MS = 250;
+
+export type ReloadTrigger = 'SIGHUP' | 'file changed';
+
+/** What `/metrics` says of reloads. */
+export interface ReloadStatus {
+  readonly lastReloadSuccessful: boolean;
+  /** Unix seconds of the last reload that applied (or of start-up). */
+  readonly lastSuccessSeconds: number;
+  readonly routingId: string;
+}
+
+/**
+ * Re-reads and validates CONFIG_FILE on SIGHUP and when the file changes, and hands a routing
+ * that validates to `apply`; one that does not is refused with one log line, and the running
+ * routing stays. Watches the file's folder rather than the file: a Kubernetes ConfigMap update
+ * swaps a symlink (`..data`) in that folder, which a watch on the file itself never sees.
+ */
+export class RoutingReloader {
+  private routing: RoutingConfig;
+  private text: string | undefined;
+  private successful = true;
+  private lastSuccessSeconds = Date.now() / 1000;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  /** Reloads run one at a time; a trigger during one runs once more after it. */
+  private running: Promise<void> | undefined;
+  private again: ReloadTrigger | undefined;
+
+  constructor(
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly configFile: string,
+    initial: { routing: RoutingConfig; text: string },
+    private readonly logger: Logger,
+    private readonly apply: (routing: RoutingConfig, text: string) => Promise<void> | void,
+  ) {
+    this.routing = initial.routing;
+    this.text = initial.text;
+  }
+
+  get status(): ReloadStatus {
+    return { lastReloadSuccessful: this.successful, lastSuccessSeconds: this.lastSuccessSeconds, routingId: this.routing.id };
+  }
+
+  get current(): RoutingConfig {
+    return this.routing;
+  }
+
+  /** Reloads now, or right after the reload under way. Resolves when done. */
+  reload(trigger: ReloadTrigger): Promise<void> {
+    if (this.running) {
+      this.again = trigger;
+      return this.running;
+    }
+    this.running = this.reloadOnce(trigger).finally(() => {
+      this.running = undefined;
+      const next = this.again;
+      this.again = undefined;
+      if (next) void this.reload(next);
+    });
+    return this.running;
+  }
+
+  private async reloadOnce(trigger: ReloadTrigger): Promise<void> {
+    let text: string;
+    let routing: RoutingConfig;
+    try {
+      text = readRoutingFile(this.configFile);
+      // A folder event that did not change the text (another file, a touch) is no reload.
+      if (trigger === 'file changed' && text === this.text) return;
+      routing = loadRouting(this.env, { path: this.configFile, text }, routingInteger(this.env));
+    } catch (error) {
+      this.successful = false;
+      this.logger.error(
+        { trigger, routingId: this.routing.id },
+        `routing reload refused, still serving routing ${this.routing.id}: ${(error as Error).message}`,
+      );
+      return;
+    }
+    const changes = routingChanges(this.routing, routing);
+    await this.apply(routing, text);
+    this.routing = routing;
+    this.text = text;
+    this.successful = true;
+    this.lastSuccessSeconds = Date.now() / 1000;
+    this.logger.info({ trigger, routingId: routing.id, ...changes }, `routing reloaded: now serving routing ${routing.id}`);
+  }
+
+  /** Reloads whenever the file's folder changes, debounced. */
+  watch(): void {
+    const folder = dirname(this.configFile);
+    const name = basename(this.configFile);
+    try {
+      this.watcher = watch(folder, { persistent: false }, (_event, changed) => {
+        // A ConfigMap names its swap `..data`; an editor may write a temporary file first.
+        if (changed !== null && changed !== name && !changed.startsWith('..')) return;
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => void this.reload('file changed'), RELOAD_DEBOUNCE_MS);
+      });
+      this.watcher.on('error', (error) => this.logger.error({ err: error, folder }, `stopped watching ${folder} for routing changes`));
+    } catch (error) {
+      this.logger.warn({ err: error, folder }, `cannot watch ${folder}: the routing reloads on SIGHUP only`);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+  }
+}

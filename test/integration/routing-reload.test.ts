@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { findFreePort } from '../../src/cluster/free-port.js';
+import { RedirectClient } from '../helpers/redirect-client.js';
+import { PROJECT_ROOT, startService } from '../helpers/service-process.js';
+import { SteadyLoad } from '../helpers/steady-load.js';
+
+const VIDEO = 'http://s1.origin-cluster/video/123/x.m3u8';
+const cdn = (host: string) => `http://${host}/s1/video/123/x.m3u8`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A routing file: the CDN pool as host=weight pairs, and the origin rotation. */
+function routingYaml(hosts: Record<string, number>, every = 10): string {
+  const list = Object.entries(hosts).map(([host, weight]) => `    - host: ${host}\n      weight: ${weight}`);
+  return `cdn:\n  policy: weighted\n  hosts:\n${list.join('\n')}\norigin:\n  every: ${every}\n  hosts: ['*.origin-cluster']\n`;
+}
+
+async function answers(client: RedirectClient, count: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = await client.redirect(VIDEO);
+    out.push(result.redirect ?? `error ${result.code}`);
+  }
+  return out;
+}
+
+const tally = (list: string[]) => list.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a]: (acc[a] ?? 0) + 1 }), {});
+
+/** Calls until an answer names `host`; how long that took. */
+async function until(client: RedirectClient, host: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if ((await client.redirect(VIDEO)).redirect?.includes(`//${host}/`)) return Date.now() - started;
+    await sleep(20);
+  }
+  throw new Error(`no answer named ${host} within ${timeoutMs} ms`);
+}
+
+t.test('SIGHUP reloads in place: no failed call, the same workers, the new split, the rotation kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+  const file = join(dir, 'routing.yaml');
+  writeFileSync(file, routingYaml({ 'cdn-a.test': 1 }));
+  const metricsPort = await findFreePort('127.0.0.1');
+  const service = await startService({ WORKERS: '2', CONFIG_FILE: file, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  t.teardown(() => service.stop());
+  const pidsBefore = service.liveWorkerPids().sort();
+
+  // One connection held across the reload: 5 calls before it, the origin still at its 10th.
+  const held = new RedirectClient(service.port, { ownConnection: true });
+  t.teardown(() => held.close());
+  const before = await answers(held, 5);
+  t.same(before, Array(5).fill(cdn('cdn-a.test')));
+
+  const load = new SteadyLoad(service.port, VIDEO, { connections: 4 });
+  await sleep(300);
+  writeFileSync(file, routingYaml({ 'cdn-b.test': 3, 'cdn-c.test': 1 }));
+  service.child.kill('SIGHUP');
+  const reloaded = await service.waitForLog((l) => l.msg?.startsWith('routing reloaded') === true && l.trigger === 'SIGHUP');
+  t.same(reloaded['hostsAdded'], ['http://cdn-b.test', 'http://cdn-c.test'], 'the log line says what changed');
+  t.same(reloaded['hostsRemoved'], ['http://cdn-a.test']);
+  await service.waitForLogCount((l) => l.msg === `serving routing ${reloaded['routingId']}`, 2);
+  await sleep(300);
+  await load.stop();
+  t.same(load.failures, [], `no call failed across the reload (${load.succeeded} succeeded)`);
+  t.ok(load.succeeded > 50);
+  t.same(service.liveWorkerPids().sort(), pidsBefore, 'the same worker processes');
+  t.notOk(service.logs.some((l) => l.msg === 'rolling restart started'), 'no restart');
+
+  const after = await answers(held, 5);
+  t.equal(after[4], VIDEO, 'the held connection gets the origin at its 10th call overall');
+  t.ok(after.slice(0, 4).every((a) => a === cdn('cdn-b.test') || a === cdn('cdn-c.test')), 'and the new pool before it');
+
+  // Exact weighted split on one connection (one worker): 3:1 over whole windows of 4.
+  const fresh = new RedirectClient(service.port, { ownConnection: true });
+  t.teardown(() => fresh.close());
+  const split = tally((await answers(fresh, 40)).filter((a) => a !== VIDEO));
+  const b = split[cdn('cdn-b.test')] ?? 0;
+  const c = split[cdn('cdn-c.test')] ?? 0;
+  // Smooth weighted round robin for 3:1 repeats every 4 picks, so any 36 picks are exactly 27:9.
+  t.same({ b, c }, { b: 27, c: 9 }, 'exactly 3:1 over 36 CDN answers');
+
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.match(metrics, /^balancer_config_last_reload_successful 1$/m);
+  t.match(metrics, new RegExp(`^balancer_config_info\\{routing_id="${reloaded['routingId']}"\\} 1$`, 'm'));
+});
+
+t.test('a bad file is refused with one line; the running routing keeps answering; the metric says 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+  const file = join(dir, 'routing.yaml');
+  writeFileSync(file, routingYaml({ 'cdn-a.test': 1 }));
+  const metricsPort = await findFreePort('127.0.0.1');
+  const service = await startService({ WORKERS: '1', CONFIG_FILE: file, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  t.teardown(() => service.stop());
+  writeFileSync(file, routingYaml({ 'cdn-a.test': 1, 'cdn-b.test': 0 }));
+  service.child.kill('SIGHUP');
+  const refused = await service.waitForLog((l) => l.msg?.startsWith('routing reload refused') === true);
+  t.match(refused.msg, /cdn\.hosts\[1\]\.weight: must be a whole number from 1 to 1000/, 'the line names the key and what is wrong');
+  t.equal(refused.level, 50);
+  const client = new RedirectClient(service.port, { ownConnection: true });
+  t.teardown(() => client.close());
+  t.same(await answers(client, 3), Array(3).fill(cdn('cdn-a.test')), 'the old routing answers');
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.match(metrics, /^balancer_config_last_reload_successful 0$/m);
+  t.equal(service.liveWorkerPids().length, 1, 'the worker still serves');
+});
+
+t.test('a ConfigMap-style update (a symlink swapped atomically) is followed without a signal', async (t) => {
+  // As the kubelet lays a ConfigMap out: routing.yaml -> ..data/routing.yaml, ..data -> ..v1.
+  const dir = mkdtempSync(join(tmpdir(), 'configmap-'));
+  mkdirSync(join(dir, '..v1'));
+  writeFileSync(join(dir, '..v1', 'routing.yaml'), routingYaml({ 'cdn-a.test': 1 }));
+  symlinkSync('..v1', join(dir, '..data'));
+  symlinkSync('..data/routing.yaml', join(dir, 'routing.yaml'));
+  const service = await startService({ WORKERS: '2', CONFIG_FILE: join(dir, 'routing.yaml') });
+  t.teardown(() => service.stop());
+  const client = new RedirectClient(service.port, { ownConnection: true });
+  t.teardown(() => client.close());
+  t.same(await answers(client, 2), Array(2).fill(cdn('cdn-a.test')));
+  const load = new SteadyLoad(service.port, VIDEO, { connections: 2 });
+  mkdirSync(join(dir, '..v2'));
+  writeFileSync(join(dir, '..v2', 'routing.yaml'), routingYaml({ 'cdn-z.test': 1 }));
+  symlinkSync('..v2', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  const ms = await until(client, 'cdn-z.test', 2000);
+  await load.stop();
+  t.ok(ms < 2000, `the answers changed ${ms} ms after the swap`);
+  t.same(load.failures, [], 'no call failed');
+  t.ok(service.logs.some((l) => l.trigger === 'file changed' && l.msg?.startsWith('routing reloaded') === true), 'logged as a file change');
+});
+
+t.test('check-config: the routing it would serve and exit 0, or the error and exit 1', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'check-'));
+  const good = join(dir, 'good.yaml');
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(good, routingYaml({ 'cdn-a.example.com': 3, 'cdn-b.example.com': 1 }));
+  writeFileSync(bad, 'cdn:\n  hosts:\n    - host: cdn-a.example.com\n    - host: cdn-b.example.com\n      weight: 1001\n');
+  const cli = join(PROJECT_ROOT, 'dist/src/cli/check-config.js');
+  const ok = await promisify(execFile)(process.execPath, [cli, good]);
+  t.match(ok.stdout, /: ok, routing [0-9a-f]{12}\n/);
+  t.match(ok.stdout, /host: http:\/\/cdn-a\.example\.com\n\s+weight: 3/);
+  const failed = await promisify(execFile)(process.execPath, [cli, bad]).catch((error: { code: number; stderr: string }) => error);
+  t.equal((failed as { code: number }).code, 1);
+  t.equal((failed as { stderr: string }).stderr, `CONFIG_FILE=${JSON.stringify(bad)} is invalid: cdn.hosts[1].weight: must be a whole number from 1 to 1000\n`);
+  const conflict = await promisify(execFile)(process.execPath, [cli, good], { env: { ...process.env, CDN_HOST: 'other.example.com' } }).catch(
+    (error: { code: number; stderr: string }) => error,
+  );
+  t.match((conflict as { stderr: string }).stderr, /CDN_HOST="other\.example\.com" is invalid: is set in the environment and by cdn\.hosts in CONFIG_FILE/);
+});
