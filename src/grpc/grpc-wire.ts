@@ -22,19 +22,23 @@ export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
 export const FRAME_HEADER_BYTES = 5;
 
 /** Response headers of a call that answers with a message; a new object per call (http2 adds `date` to it). */
-export function responseHeaders(): Record<string, string | number> {
-  return {
-    [http2.HTTP2_HEADER_STATUS]: http2.HTTP_STATUS_OK,
-    [http2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
-    'grpc-accept-encoding': ACCEPTED_ENCODINGS,
-    'grpc-encoding': 'identity',
-  };
+export function responseHeaders(): Readonly<Record<string, string | number>> {
+  return RESPONSE_HEADERS;
 }
 
 /** Trailers of a call that ended with OK, as grpc-js sends them. */
-export function okTrailers(): Record<string, string> {
-  return { 'grpc-status': '0', 'grpc-message': 'OK' };
+export function okTrailers(): Readonly<Record<string, string>> {
+  return OK_TRAILERS;
 }
+
+// One object for every call: node:http2 copies headers and trailers before it touches them.
+const RESPONSE_HEADERS = Object.freeze({
+  [http2.HTTP2_HEADER_STATUS]: http2.HTTP_STATUS_OK,
+  [http2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
+  'grpc-accept-encoding': ACCEPTED_ENCODINGS,
+  'grpc-encoding': 'identity',
+});
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0', 'grpc-message': 'OK' });
 
 /**
  * A trailers-only response: the status is in the one HEADERS frame. The message is percent-encoded
