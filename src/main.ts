@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     // pm2's cluster mode makes every instance a cluster worker too, with no supervisor of ours.
     if (cluster.isWorker && !runsUnderPm2(process.env)) {
       synced = await syncWithSupervisor();
+      // Until the worker listens for them (loading grpc-js takes a while), later broadcasts wait here.
+      process.on('message', holdMessage);
       routingText = synced.find(isRoutingMessage)?.text ?? undefined;
     } else {
       routingText = readConfiguredRoutingFile(process.env);
@@ -64,7 +66,18 @@ async function main(): Promise<void> {
       logger.info({ endpoint: config.tracing.endpoint }, 'tracing gRPC calls with OpenTelemetry');
     }
     const { runWorker } = await import('./cluster/worker.js');
-    await runWorker({ config, env: process.env, routingText, synced, logger, readySignal: underPm2 ? 'pm2' : 'cluster' });
+    await runWorker({
+      config,
+      env: process.env,
+      routingText,
+      synced,
+      takeHeldMessages: () => {
+        process.off('message', holdMessage);
+        return heldMessages.splice(0);
+      },
+      logger,
+      readySignal: underPm2 ? 'pm2' : 'cluster',
+    });
     return;
   }
 
@@ -110,6 +123,12 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
     process.exit(1);
   }
+}
+
+/** Broadcasts that reached a cluster worker after its sync with the supervisor, before it listened for them. */
+const heldMessages: unknown[] = [];
+function holdMessage(message: unknown): void {
+  heldMessages.push(message);
 }
 
 /** Every worker listens with SO_REUSEPORT: see the README's Running it section. */

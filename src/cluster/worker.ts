@@ -33,6 +33,8 @@ export interface WorkerOptions {
   readonly routingText: string | undefined;
   /** Under our supervisor: what it had broadcast when this worker asked at start, oldest first. */
   readonly synced?: readonly unknown[];
+  /** Under our supervisor: what it broadcast since, while this worker was not listening yet. */
+  readonly takeHeldMessages?: () => readonly unknown[];
   readonly logger: Logger;
   /** Under pm2 the ready signal is the string `ready` (`wait_ready`); under our supervisor a message. */
   readonly readySignal: 'cluster' | 'pm2';
@@ -42,7 +44,7 @@ export interface WorkerOptions {
  * One serving process: a gRPC server with its own routing rotation. Drains and exits 0 on
  * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
  */
-export async function runWorker({ config, env, routingText, synced = [], logger, readySignal }: WorkerOptions): Promise<void> {
+export async function runWorker({ config, env, routingText, synced = [], takeHeldMessages, logger, readySignal }: WorkerOptions): Promise<void> {
   const router = new RedirectRouter(config.routing);
   // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
@@ -59,6 +61,8 @@ export async function runWorker({ config, env, routingText, synced = [], logger,
   };
   let prober: CdnProber | undefined;
   let reloader: RoutingReloader | undefined;
+  /** Broadcasts that arrived before this worker listened for them; a drain among them is done once it can be. */
+  let held: readonly unknown[] = [];
   if (readySignal === 'cluster') {
     // The primary checks the CDN hosts and reloads the routing; this worker follows its messages.
     const applyRouting = (message: RoutingMessage): void => {
@@ -78,10 +82,13 @@ export async function runWorker({ config, env, routingText, synced = [], logger,
       if (isRoutingMessage(message)) applyCdnUp(message.cdnUp);
       else if (isCdnUpMessage(message)) applyCdnUp(message.up);
     }
-    process.on('message', (message) => {
+    const onMessage = (message: unknown): void => {
       if (isCdnUpMessage(message)) applyCdnUp(message.up);
       else if (isRoutingMessage(message)) applyRouting(message);
-    });
+    };
+    process.on('message', onMessage);
+    held = takeHeldMessages?.() ?? [];
+    for (const message of held) onMessage(message);
     // A hangup of the terminal reaches the whole group: the primary reloads, workers stay.
     process.on('SIGHUP', () => undefined);
   } else {
@@ -195,6 +202,7 @@ export async function runWorker({ config, env, routingText, synced = [], logger,
     if (isDrainMessage(message)) drain('supervisor');
   });
   process.on('disconnect', () => drain('supervisor gone'));
+  if (held.some(isDrainMessage)) drain('supervisor');
 
   if (readySignal === 'cluster') process.send?.({ type: 'ready', port } satisfies ReadyMessage);
   else process.send?.('ready');

@@ -85,7 +85,13 @@ export class RoutingReloader {
       return;
     }
     const changes = routingChanges(this.routing, routing);
-    await this.apply(routing, text);
+    try {
+      await this.apply(routing, text);
+    } catch (error) {
+      this.successful = false;
+      this.logger.error({ err: error, trigger, routingId: this.routing.id }, `routing reload failed to apply: ${(error as Error).message}`);
+      return;
+    }
     this.routing = routing;
     this.text = text;
     this.successful = true;

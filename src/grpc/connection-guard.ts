@@ -128,8 +128,10 @@ export class ConnectionGuard {
     const now = performance.now();
     const rate = this.options.maxRejectedStreamsPerSecond;
     for (const [session, tally] of this.tallies) {
-      const bytesRead = session.socket?.bytesRead ?? tally.bytesRead;
-      if (bytesRead === tally.bytesRead || session.destroyed) continue;
+      // A destroyed session's socket proxy throws; its 'close' (which drops the tally) is pending.
+      if (session.destroyed) continue;
+      const bytesRead = session.socket.bytesRead;
+      if (bytesRead === tally.bytesRead) continue;
       tally.bytesRead = bytesRead;
       const lastStreamId = session.state.lastProcStreamID ?? 0;
       // Client streams are odd: 1, 3, 5, ... A block still arriving counts once, too early.

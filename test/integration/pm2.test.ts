@@ -121,22 +121,25 @@ t.test('pm2 sendSignal SIGHUP: each instance reloads its routing in place', asyn
   const pids = async () =>
     (JSON.parse((await pm2('jlist')).stdout) as Array<{ pid: number }>).map((a) => a.pid).sort((a, b) => a - b);
   const before = await pids();
-  const reloadsBefore = logLines().filter((l) => l.includes('routing reloaded')).length;
   writeFileSync(routingFile, routing('cdn-reloaded.example.com'));
   await pm2('sendSignal', 'SIGHUP', 'video-balancer');
-  // Each instance reloads on the file change or the signal, whichever comes first (the other then finds no change).
-  for (let i = 0; i < 50 && logLines().filter((l) => l.includes('routing reloaded')).length < reloadsBefore + 2; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  t.equal(logLines().filter((l) => l.includes('routing reloaded')).length, reloadsBefore + 2, 'both instances reloaded');
+  // Each instance reloads on the file change or the signal, whichever comes first; the other
+  // finds the same routing. What counts: both instances serve the new routing.
+  const reloadedPids = () =>
+    new Set(
+      logLines()
+        .filter((l) => l.includes('routing reloaded') && l.includes('cdn-reloaded.example.com'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+  for (let i = 0; i < 50 && reloadedPids().size < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same([...reloadedPids()].sort((a, b) => a - b), before, 'both instances reloaded, and said what was added');
   const clients = Array.from({ length: 6 }, () => new RedirectClient(port, { ownConnection: true }));
-  const answers = await Promise.all(clients.map((c) => c.redirect(VIDEO)));
+  const answers = (await Promise.all(clients.map((c) => c.redirect(VIDEO)))).map((a) => a.redirect);
   clients.forEach((c) => c.close());
-  t.same(
-    answers.map((a) => a.redirect),
-    Array(6).fill('http://cdn-reloaded.example.com/s1/video/123/xcg2djHckad.m3u8'),
-    'every connection, on either instance, gets the new pool',
-  );
+  // Each instance's rotation counter carried on from the tests before: one call in ten is the origin's.
+  const cdnAnswers = answers.filter((a) => a !== VIDEO);
+  t.ok(cdnAnswers.length >= 4, `${cdnAnswers.length} of 6 went to the CDN`);
+  t.same(new Set(cdnAnswers), new Set(['http://cdn-reloaded.example.com/s1/video/123/xcg2djHckad.m3u8']), 'every CDN answer names the new pool');
   t.same(await pids(), before, 'the same processes');
 });
 

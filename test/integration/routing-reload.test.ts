@@ -30,6 +30,15 @@ async function answers(client: RedirectClient, count: number): Promise<string[]>
 
 const tally = (list: string[]) => list.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a]: (acc[a] ?? 0) + 1 }), {});
 
+/** The service with a routing file of `hosts` in a folder of its own, and metrics on a free port. */
+async function startWithRoutingFile(hosts: Record<string, number>, env: Record<string, string>) {
+  const file = join(mkdtempSync(join(tmpdir(), 'routing-')), 'routing.yaml');
+  writeFileSync(file, routingYaml(hosts));
+  const metricsPort = await findFreePort('127.0.0.1');
+  const service = await startService({ CONFIG_FILE: file, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', ...env });
+  return { service, file, metricsPort };
+}
+
 /** Calls until an answer names `host`; how long that took. */
 async function until(client: RedirectClient, host: string, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -41,11 +50,7 @@ async function until(client: RedirectClient, host: string, timeoutMs: number): P
 }
 
 t.test('SIGHUP reloads in place: no failed call, the same workers, the new split', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'routing-'));
-  const file = join(dir, 'routing.yaml');
-  writeFileSync(file, routingYaml({ 'cdn-a.test': 1 }));
-  const metricsPort = await findFreePort('127.0.0.1');
-  const service = await startService({ WORKERS: '2', CONFIG_FILE: file, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  const { service, file, metricsPort } = await startWithRoutingFile({ 'cdn-a.test': 1 }, { WORKERS: '2' });
   t.teardown(() => service.stop());
   const pidsBefore = service.liveWorkerPids().sort();
   const load = new SteadyLoad(service.port, VIDEO, { connections: 4 });
@@ -78,11 +83,8 @@ t.test('SIGHUP reloads in place: no failed call, the same workers, the new split
 });
 
 t.test('the rotation counter carries over: a connection with 5 calls before a reload gets the origin at its 10th', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'routing-'));
-  const file = join(dir, 'routing.yaml');
-  writeFileSync(file, routingYaml({ 'cdn-a.test': 1 }));
   // One worker and no other caller: the counter is the worker's, and this connection its only user.
-  const service = await startService({ WORKERS: '1', CONFIG_FILE: file });
+  const { service, file } = await startWithRoutingFile({ 'cdn-a.test': 1 }, { WORKERS: '1' });
   t.teardown(() => service.stop());
   const held = new RedirectClient(service.port, { ownConnection: true });
   t.teardown(() => held.close());
@@ -95,11 +97,7 @@ t.test('the rotation counter carries over: a connection with 5 calls before a re
 });
 
 t.test('a bad file is refused with one line; the running routing keeps answering; the metric says 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'routing-'));
-  const file = join(dir, 'routing.yaml');
-  writeFileSync(file, routingYaml({ 'cdn-a.test': 1 }));
-  const metricsPort = await findFreePort('127.0.0.1');
-  const service = await startService({ WORKERS: '1', CONFIG_FILE: file, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  const { service, file, metricsPort } = await startWithRoutingFile({ 'cdn-a.test': 1 }, { WORKERS: '1' });
   t.teardown(() => service.stop());
   writeFileSync(file, routingYaml({ 'cdn-a.test': 1, 'cdn-b.test': 0 }));
   service.child.kill('SIGHUP');
