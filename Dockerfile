@@ -27,5 +27,6 @@ USER node
 EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/cli/health-check.js"]
-# node itself, not npm, is PID 1: signals reach the supervisor, which drains the workers.
-CMD ["node", "dist/src/main.js"]
+# node itself, not npm, is PID 1: signals reach the supervisor, which drains the workers. The
+# command is npm start's: --title gives the process title room (see src/runtime/process-name.ts).
+CMD ["node", "--title=video-balancer", "dist/src/main.js"]

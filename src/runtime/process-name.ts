@@ -10,6 +10,8 @@ export const PROCESS_COMM = 'video-balancer';
  */
 export function nameProcess(role: string, writeComm: (name: string) => void = (name) => writeFileSync('/proc/self/comm', name)): void {
   // libuv rewrites argv (cmdline) and sets the kernel name to the title's first 15 characters.
+  // A title can only be as long as the command line the process was started with: `node
+  // dist/src/main.js` leaves 21 bytes, so npm start and the image add --title=video-balancer.
   process.title = `${PROCESS_COMM}: ${role}`;
   try {
     writeComm(PROCESS_COMM);

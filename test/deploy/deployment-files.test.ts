@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../helpers/service-process.js';
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const defaults = loadConfig({});
 const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-const startCommand = packageJson.scripts['start'] as string; // node dist/src/main.js
+const startCommand = packageJson.scripts['start'] as string; // node --title=video-balancer dist/src/main.js
 
 t.test('Dockerfile: multi-stage, Node 24 LTS, non-root, same start command, port and health check', async (t) => {
   const lines = read('Dockerfile')
@@ -96,7 +96,7 @@ t.test('ecosystem.config.cjs: cluster mode, built JavaScript, kill_timeout beyon
   const { apps } = require(join(PROJECT_ROOT, 'ecosystem.config.cjs')) as { apps: any[] };
   const [app] = apps;
   t.equal(app.exec_mode, 'cluster');
-  t.equal(`node ${app.script}`, startCommand, 'the same entry point as npm start');
+  t.equal(startCommand.split(' ').at(-1), app.script, 'the same entry point as npm start');
   t.equal(app.wait_ready, true);
   t.ok(app.kill_timeout > defaults.shutdownTimeoutMs, 'kill_timeout outlasts SHUTDOWN_TIMEOUT_MS');
 });
