@@ -92,17 +92,19 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     // A hangup of the terminal reaches the whole group: the primary reloads, workers stay.
     process.on('SIGHUP', () => undefined);
   } else {
-    // Under pm2 each instance is the machine's prober and reloader for itself.
-    const startProber = async (routing: RoutingConfig) => {
+    // Under pm2 each instance is the machine's prober and reloader for itself. The new prober's
+    // up set is applied only once the router serves the routing it belongs to.
+    const replaceProber = async (routing: RoutingConfig) => {
       prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, applyCdnUp);
-      applyCdnUp(prober ? prober.upHosts : null);
     };
-    await startProber(config.routing);
+    const upHosts = () => (prober ? prober.upHosts : null);
+    await replaceProber(config.routing);
+    applyCdnUp(upHosts());
     if (config.configFile !== undefined && routingText !== undefined) {
       reloader = new RoutingReloader(env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing) => {
-        await startProber(routing);
+        await replaceProber(routing);
         router.replace(routing);
-        applyCdnUp(prober ? prober.upHosts : null);
+        applyCdnUp(upHosts());
       });
       const watched = reloader;
       process.on('SIGHUP', () => void watched.reload('SIGHUP'));
