@@ -94,13 +94,16 @@ async function main(): Promise<void> {
     // One CDN prober per machine: the primary checks, the workers learn the up set over IPC.
     const broadcastUp = (up: readonly string[]) => supervisor.broadcast({ type: 'cdn-up', up } satisfies CdnUpMessage);
     let prober = await replaceCdnProber(undefined, config.routing.cdnHosts, config.routing.cdnHealth, logger, broadcastUp);
-    // What every worker starts from, and what a worker started later asks for.
-    supervisor.broadcast({ type: 'routing', text: routingText ?? null, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
+    // The routing and the up set of its hosts, in one message: what every worker starts from,
+    // what a worker started later asks for, and what a reload sends.
+    const broadcastRouting = (text: string | null) =>
+      supervisor.broadcast({ type: 'routing', text, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
+    broadcastRouting(routingText ?? null);
     const reloader =
       config.configFile !== undefined && routingText !== undefined
         ? new RoutingReloader(process.env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing, text) => {
             prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, broadcastUp);
-            supervisor.broadcast({ type: 'routing', text, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
+            broadcastRouting(text);
           })
         : undefined;
     process.on('SIGHUP', () => {
