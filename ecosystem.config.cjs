@@ -15,7 +15,7 @@ if (major < 22 || (major === 22 && minor < 15)) {
 
 function nodeArgs(flags) {
   if (flags === 'none') return [];
-  return (flags || '--max-semi-space-size=2').trim().split(/\s+/);
+  return (flags || '--max-semi-space-size=2 --no-allocation-site-pretenuring --heap-growing-percent=50').trim().split(/\s+/);
 }
 
 const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10000);

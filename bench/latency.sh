@@ -14,7 +14,8 @@
 # node:http2 handler), go (a minimal grpc-go server), textbook (grpc-js + proto-loader).
 # service@DIR runs another tree's build (DIR/dist, e.g. a git worktree of an older commit), to
 # compare before and after in one run. Default: service service-hot-path-off bare-http2 go.
-# WORKER_NODE_FLAGS applies to the Node servers. Needs Debian's golang-go and golang-google-grpc-dev (built offline, GOPATH mode) and
+# VARIANT+FLAG[+FLAG...] runs a Node variant with extra V8 flags, e.g.
+# service+--no-allocation-site-pretenuring. WORKER_NODE_FLAGS applies to the Node servers. Needs Debian's golang-go and golang-google-grpc-dev (built offline, GOPATH mode) and
 # taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,20 +54,22 @@ node_flags+=(--trace-gc-nvp)
 
 # Starts a variant on core 0; sets server_pid, port and measured_pid (the process that serves).
 start_variant() {
-  local log="$work/server.log"
+  local log="$work/server.log" extra=()
   : >"$log"
-  case "$1" in
+  [[ $1 == *+* ]] && IFS=+ read -ra extra <<<"${1#*+}"
+  local flags=("${node_flags[@]}" "${extra[@]}")
+  case "${1%%+*}" in
     service|service-hot-path-off|service@*)
-      local hot=on tree=.; [ "$1" = service-hot-path-off ] && hot=off
-      case "$1" in service@*) tree=${1#service@} ;; esac
-      WORKER_NODE_FLAGS="${node_flags[*]}" WORKERS=1 HOT_PATH=$hot GRPC_HOST=127.0.0.1 GRPC_PORT=0 METRICS_PORT=0 \
+      local hot=on tree=.; [ "${1%%+*}" = service-hot-path-off ] && hot=off
+      case "${1%%+*}" in service@*) tree=${1%%+*}; tree=${tree#service@} ;; esac
+      WORKER_NODE_FLAGS="${flags[*]}" WORKERS=1 HOT_PATH=$hot GRPC_HOST=127.0.0.1 GRPC_PORT=0 METRICS_PORT=0 \
         taskset -c 0 node "$tree/dist/src/main.js" >"$log" 2>&1 &
       server_pid=$!
       for _ in $(seq 100); do grep -q '"msg":"worker listening"' "$log" && break; sleep 0.1; done
       port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$log" | head -1)
       measured_pid=$(sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$log" | head -1) ;;
     bare-http2|textbook)
-      taskset -c 0 node "${node_flags[@]}" "dist/bench/baseline/$1-server.js" >"$log" 2>&1 &
+      taskset -c 0 node "${flags[@]}" "dist/bench/baseline/${1%%+*}-server.js" >"$log" 2>&1 &
       server_pid=$!
       for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
       port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)

@@ -1,4 +1,4 @@
-import type { Http2SecureServer, Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import { constants as http2 } from 'node:http2';
 
 /** Why the server closed a connection: a limit of ours, or abuse that node:http2 or we detected. */
@@ -7,6 +7,11 @@ export const CONNECTION_CLOSE_REASONS = [
   'max_connections',
   /** Header blocks rejected (too large, too many fields) faster than MAX_REJECTED_STREAMS_PER_SECOND: the HPACK bomb. */
   'rejected_headers',
+  /**
+   * Far more bytes than the headers and data they delivered: zero-length header fields
+   * (CVE-2019-9516), which node:http2 drops uncounted, HPACK bombs, floods of small frames.
+   */
+  'excess_bytes',
   /** nghttp2: control frames (PING, SETTINGS, RST_STREAM answers) queued faster than they are read. */
   'flood',
   /** nghttp2: a header block continued by too many CONTINUATION frames. */
@@ -30,6 +35,10 @@ export interface ConnectionGuardOptions {
   readonly maxConnections: number;
   /** Header blocks one connection may have rejected per second (and at once) before it is closed. */
   readonly maxRejectedStreamsPerSecond: number;
+  /** Bytes one connection may send beyond what its headers and data account for, at once (the bucket's size). */
+  readonly unexplainedBytesBurst: number;
+  /** ... and per second, refilling the bucket. */
+  readonly unexplainedBytesPerSecond: number;
   /** Called for every connection the server closes, with the peer's address. */
   readonly onClose: (reason: ConnectionCloseReason, peer: string) => void;
 }
@@ -44,10 +53,39 @@ export class AbusiveConnectionError extends Error {
   }
 }
 
+/**
+ * What a stream's header block may take on the wire beyond its decoded names and values: HPACK
+ * spends at most a few bytes per field on lengths and indexes; the frame headers, the DATA frame
+ * that ends the request, a PING or WINDOW_UPDATE of the client's and the like get the rest.
+ */
+const BYTES_PER_FIELD = 8;
+const BYTES_PER_STREAM = 256;
+/** A DATA frame's 9-byte frame header, credited with each chunk of data (one per frame). */
+const BYTES_PER_DATA_CHUNK = 9;
+/**
+ * A stream answered before its request ended (a message over the limit, a bad header) is reset,
+ * and what the client already sent arrives for a closed stream, out of JS's sight, often after
+ * the sweep that saw the close: a stream's flow-control window (node:http2's default, 65,535
+ * bytes) bounds it. Held apart from the bucket (whose size would cut it) and spent first, at
+ * most this much at once, so that closing streams early buys an attacker little.
+ */
+const BYTES_AFTER_EARLY_CLOSE = 65_535;
+
+/** Where a session's tally hangs, for the per-chunk count (no Map lookup per chunk). */
+const kTally = Symbol('connection tally');
+
 interface Tally {
   readonly peer: string;
   /** Streams node:http2 handed to JS: the ones it did not reject. */
   streams: number;
+  /** Bytes the streams' headers and data account for (see BYTES_PER_FIELD). */
+  explainedBytes: number;
+  /** explainedBytes and bytesRead at the last sweep. */
+  checkedExplainedBytes: number;
+  /** Unexplained bytes still allowed: a token bucket, refilled at unexplainedBytesPerSecond. */
+  bytesAllowance: number;
+  /** Bytes expected for streams closed before their request ended (BYTES_AFTER_EARLY_CLOSE). */
+  earlyCloseCredit: number;
   bytesRead: number;
   rejected: number;
   /** Rejections still allowed: a token bucket, refilled at maxRejectedStreamsPerSecond. */
@@ -65,6 +103,11 @@ interface Tally {
  *   still decode every byte to keep the HPACK state: a bomb of 16 KiB blocks took a whole core.
  *   The streams a peer opened (`lastProcStreamID`) less the streams JS received are the ones
  *   rejected; a sweep every SWEEP_MS compares them for connections that sent bytes;
+ * - a connection that sends far more bytes than its headers and data account for is closed the
+ *   same way: node:http2 drops zero-length header fields without counting them against any limit,
+ *   while decoding each costs about 2 µs. Every stream JS receives credits its decoded headers
+ *   (plus BYTES_PER_FIELD and BYTES_PER_STREAM), every chunk of data its length; bytes read beyond
+ *   the credit drain a token bucket;
  * - what node:http2 itself cuts off (floods, CONTINUATION, invalid frames) is counted by reason.
  */
 export class ConnectionGuard {
@@ -82,9 +125,17 @@ export class ConnectionGuard {
       this.count('max_connections', `${peer?.remoteAddress}:${peer?.remotePort}`),
     );
     server.on('session', (session: ServerHttp2Session) => this.track(session));
-    server.on('stream', (stream: ServerHttp2Stream) => {
-      const tally = this.tallies.get(stream.session as ServerHttp2Session);
-      if (tally) tally.streams++;
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const tally = (stream.session as TalliedSession | undefined)?.[kTally];
+      if (!tally) return;
+      tally.streams++;
+      tally.explainedBytes += BYTES_PER_STREAM + headerBytes(headers);
+      // Only beside a reader already there: a 'data' listener of ours on a stream whose handler
+      // attaches its own later (grpc-js's) would start the flow and lose the first chunks. Such
+      // streams' small bodies fit in BYTES_PER_STREAM.
+      if (stream.readableFlowing) stream.on('data', countData);
+      (stream as TalliedStream)[kTally] = tally;
+      stream.on('close', creditEarlyClose);
     });
     server.on('sessionError', (error: Error, session: ServerHttp2Session) => {
       const reason = reasonFor(error);
@@ -102,14 +153,20 @@ export class ConnectionGuard {
   private track(session: ServerHttp2Session): void {
     this.stats.open++;
     const { maxRejectedStreamsPerSecond } = this.options;
-    this.tallies.set(session, {
+    const tally: Tally = {
       peer: peerOf(session),
       streams: 0,
+      explainedBytes: 0,
+      checkedExplainedBytes: 0,
+      bytesAllowance: this.options.unexplainedBytesBurst,
+      earlyCloseCredit: 0,
       bytesRead: 0,
       rejected: 0,
       rejectionAllowance: maxRejectedStreamsPerSecond,
       checkedAt: performance.now(),
-    });
+    };
+    this.tallies.set(session, tally);
+    (session as TalliedSession)[kTally] = tally;
     session.once('close', () => {
       this.stats.open--;
       this.tallies.delete(session);
@@ -127,19 +184,31 @@ export class ConnectionGuard {
     }
     const now = performance.now();
     const rate = this.options.maxRejectedStreamsPerSecond;
+    const { unexplainedBytesBurst, unexplainedBytesPerSecond } = this.options;
     for (const [session, tally] of this.tallies) {
       // A destroyed session's socket proxy throws; its 'close' (which drops the tally) is pending.
       if (session.destroyed) continue;
       const bytesRead = session.socket.bytesRead;
       if (bytesRead === tally.bytesRead) continue;
+      const seconds = (now - tally.checkedAt) / 1000;
+      let unexplained = bytesRead - tally.bytesRead;
+      const expected = Math.min(unexplained, tally.earlyCloseCredit);
+      tally.earlyCloseCredit -= expected;
+      unexplained -= expected;
+      // Credit beyond the bucket's size is not kept: a quiet connection cannot save up for a burst.
+      tally.bytesAllowance =
+        Math.min(unexplainedBytesBurst, tally.bytesAllowance + seconds * unexplainedBytesPerSecond + (tally.explainedBytes - tally.checkedExplainedBytes)) -
+        unexplained;
+      tally.checkedExplainedBytes = tally.explainedBytes;
       tally.bytesRead = bytesRead;
       const lastStreamId = session.state.lastProcStreamID ?? 0;
       // Client streams are odd: 1, 3, 5, ... A block still arriving counts once, too early.
       const rejected = Math.max(0, (lastStreamId + 1) / 2 - tally.streams);
-      tally.rejectionAllowance = Math.min(rate, tally.rejectionAllowance + ((now - tally.checkedAt) / 1000) * rate) - (rejected - tally.rejected);
+      tally.rejectionAllowance = Math.min(rate, tally.rejectionAllowance + seconds * rate) - (rejected - tally.rejected);
       tally.rejected = rejected;
       tally.checkedAt = now;
       if (tally.rejectionAllowance < 0) this.close(session, 'rejected_headers');
+      else if (tally.bytesAllowance < 0) this.close(session, 'excess_bytes');
     }
   }
 
@@ -171,6 +240,32 @@ export function reasonFor(error: Error & { code?: string; errno?: number }): Con
   if (error.errno === NGHTTP2_ERR_FLOODED) return 'flood';
   if (error.errno === NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) return 'continuation_flood';
   return 'protocol_error';
+}
+
+type TalliedSession = ServerHttp2Session & { [kTally]?: Tally };
+type TalliedStream = ServerHttp2Stream & { [kTally]?: Tally };
+
+/** On 'close' (the session is already gone from the stream then, hence the stream's own tally). */
+function creditEarlyClose(this: TalliedStream): void {
+  const tally = this[kTally];
+  if (tally && !this.readableEnded) tally.earlyCloseCredit = Math.min(BYTES_AFTER_EARLY_CLOSE, tally.earlyCloseCredit + BYTES_AFTER_EARLY_CLOSE);
+  this[kTally] = undefined;
+}
+
+function countData(this: ServerHttp2Stream, chunk: Buffer): void {
+  const tally = (this.session as TalliedSession | undefined)?.[kTally];
+  if (tally) tally.explainedBytes += chunk.length + BYTES_PER_DATA_CHUNK;
+}
+
+/** The decoded size of a header block as JS received it, with BYTES_PER_FIELD for each field. */
+export function headerBytes(headers: IncomingHttpHeaders): number {
+  let bytes = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string') bytes += name.length + value.length + BYTES_PER_FIELD;
+    else if (Array.isArray(value)) for (const item of value) bytes += name.length + item.length + BYTES_PER_FIELD;
+  }
+  return bytes;
 }
 
 function peerOf(session: ServerHttp2Session): string {

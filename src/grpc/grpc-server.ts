@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { ConnectionGuard, ConnectionStats } from './connection-guard.js';
+import { useStreamTables } from './node-http2-internals.js';
 import { addHttp2ServerOptions, http2ServersOf, interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from './grpc-js-internals.js';
 import { createReflectionService } from './reflection.js';
 import { createRedirectHotPath } from './redirect-hot-path.js';
@@ -22,6 +23,14 @@ import {
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Header blocks one connection may have rejected per second before it is closed (ENHANCE_YOUR_CALM). */
 export const MAX_REJECTED_STREAMS_PER_SECOND = 10;
+/**
+ * Bytes a connection may send beyond what its headers and data account for: at once, a few
+ * largest legitimate header blocks (MAX_HEADER_LIST_BYTES is 8 KiB by default); per second, a
+ * client's pings and window updates many times over. 64 KiB of zero-length header fields decode
+ * in about 40 ms. GrpcServer adds one stream window (64 KiB) to the burst.
+ */
+export const UNEXPLAINED_BYTES_BURST = 64 * 1024;
+export const UNEXPLAINED_BYTES_PER_SECOND = 16 * 1024;
 /** Header fields per call: a gRPC call sends about ten. */
 export const MAX_HEADER_LIST_PAIRS = 64;
 /** A connection closed for abuse is logged once per reason per this interval, with a count of the rest. */
@@ -86,6 +95,9 @@ export class GrpcServer {
       {
         maxConnections: limits.maxConnections,
         maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
+        // The data of a stream answered early can arrive before the sweep sees it closed: one stream window more.
+        unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * limits.maxHeaderListBytes) + 65_535,
+        unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
         onClose: (reason, peer) =>
           abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),
       },
@@ -114,7 +126,12 @@ export class GrpcServer {
           reject(error);
           return;
         }
-        for (const http2Server of http2ServersOf(this.server)) this.guard.attach(http2Server);
+        for (const http2Server of http2ServersOf(this.server)) {
+          this.guard.attach(http2Server);
+          useStreamTables(http2Server, () =>
+            this.options.logger.warn('this Node.js keeps HTTP/2 streams differently: sessions keep their Map of streams, and finished streams are promoted to the old generation (docs/performance.md)'),
+          );
+        }
         resolve(boundPort);
       });
     });

@@ -92,10 +92,10 @@ function onEnd(this: CallStream): void {
 
 /**
  * Once a stream has closed: no timer left behind (a client that cancelled), and no listener
- * either. node:http2 keeps a finished stream reachable past several young-generation GCs, and
- * whatever hangs off it is promoted to the old generation with it: dropping the listeners and the
- * call cut the bytes promoted per call of a bare node:http2 handler from 1,700 to about 600
- * (docs/performance.md).
+ * either. A finished stream that something old still points at (a stale Map table of
+ * node:http2's, a pretenured neighbour) survives young-generation GCs, and whatever hangs off
+ * it is promoted with it; node:http2's own 'finish' closure is the largest of its listeners
+ * (docs/performance.md, "What keeps a finished stream").
  */
 function onClose(this: CallStream): void {
   clearTimeout(this[kCall].deadline);

@@ -24,7 +24,7 @@ t.test('the defaults are working values', async (t) => {
       maxConnectionAgeGraceMs: 10_000,
       maxConcurrentStreams: 1000,
     },
-    workerNodeFlags: ['--max-semi-space-size=2'],
+    workerNodeFlags: ['--max-semi-space-size=2', '--no-allocation-site-pretenuring', '--heap-growing-percent=50'],
     hotPath: true,
     metricsHost: '0.0.0.0',
     metricsPort: 9464,

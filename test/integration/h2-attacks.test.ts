@@ -19,24 +19,33 @@ const metricsPort = await findFreePort('127.0.0.1');
 const service = await startService({ WORKERS: '1', METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
 t.teardown(() => service.stop());
 
-async function closedTotal(reason: string): Promise<number> {
+/** balancer_connections_closed_total summed over `reasons`. */
+async function closedTotal(reasons: readonly string[]): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`balancer_connections_closed_total{reason="${reason}"}`));
-  return Number(line?.split(' ').at(-1));
+  let total = 0;
+  for (const reason of reasons) {
+    const line = text.split('\n').find((l) => l.startsWith(`balancer_connections_closed_total{reason="${reason}"}`));
+    total += Number(line?.split(' ').at(-1));
+  }
+  return total;
 }
 
-const attacks: Array<{ name: string; reason: string; goaway?: number }> = [
-  { name: 'hpack-bomb', reason: 'rejected_headers', goaway: ErrorCode.ENHANCE_YOUR_CALM },
-  { name: 'rapid-reset', reason: 'protocol_error' },
-  { name: 'continuation-flood', reason: 'continuation_flood' },
-  { name: 'ping-flood', reason: 'flood' },
+// The HPACK bomb's blocks are both rejected and far larger than what they deliver, and a flood
+// of small frames (pings, streams reset at once) is bytes no header or data accounts for:
+// whichever check sees it first (the guard's sweep or nghttp2's own) names it.
+const attacks: Array<{ name: string; reasons: readonly string[]; goaway?: number }> = [
+  { name: 'hpack-bomb', reasons: ['rejected_headers', 'excess_bytes'], goaway: ErrorCode.ENHANCE_YOUR_CALM },
+  { name: 'zero-length-headers', reasons: ['excess_bytes'], goaway: ErrorCode.ENHANCE_YOUR_CALM },
+  { name: 'rapid-reset', reasons: ['protocol_error', 'rejected_headers', 'excess_bytes'] },
+  { name: 'continuation-flood', reasons: ['continuation_flood'] },
+  { name: 'ping-flood', reasons: ['flood', 'excess_bytes'] },
 ];
 
-for (const { name, reason, goaway } of attacks) {
+for (const { name, reasons, goaway } of attacks) {
   t.test(`${name}: the attacker is cut off, counted and logged, and the victim loses no call`, async (t) => {
     const attack = ATTACKS.find((a) => a.name === name);
     if (!attack) throw new Error(`no attack ${name}`);
-    const countedBefore = await closedTotal(reason);
+    const countedBefore = await closedTotal(reasons);
     const victim = new Victim(service.port);
     await victim.call();
     victim.start(VICTIM_RATE);
@@ -52,8 +61,8 @@ for (const { name, reason, goaway } of attacks) {
     }
     t.equal(report.failed, 0, `no victim call failed (${report.ok} answered, p99 ${report.p99.toFixed(1)} ms)`);
     t.ok(report.ok >= (VICTIM_RATE * ATTACK_MS) / 1000 / 2, 'the victim kept being answered through the attack');
-    t.ok(await closedTotal(reason) >= countedBefore + outcome.cutOff, `balancer_connections_closed_total{reason="${reason}"} counts them`);
-    const logged = await service.waitForLog((l) => l.reason === reason && typeof l.peer === 'string' && /^(::ffff:)?127\.0\.0\.1:\d+$/.test(l.peer));
+    t.ok(await closedTotal(reasons) >= countedBefore + outcome.cutOff, `balancer_connections_closed_total{reason="${reasons.join('" or "')}"} counts them`);
+    const logged = await service.waitForLog((l) => reasons.includes(l.reason as string) && typeof l.peer === 'string' && /^(::ffff:)?127\.0\.0\.1:\d+$/.test(l.peer));
     t.equal(logged.level, 40, `a warning names the reason and the peer (${logged.peer})`);
     const fresh = new Victim(service.port);
     t.ok(await fresh.call(), 'a fresh connection is answered after the attack');

@@ -1,0 +1,58 @@
+import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2';
+import { isMap } from 'node:util/types';
+import { StreamTable } from './stream-table.js';
+
+/**
+ * The one place that reaches into node:http2's private members (lib/internal/http2/core.js of
+ * Node.js 22 and 24). test/grpc/node-http2-internals.test.ts fails when a Node.js release moves
+ * what is used here.
+ *
+ * Each session keeps its open streams in `session[kState].streams`, a Map node:http2 only calls
+ * get, set, delete, size and forEach on. Replaced by a StreamTable, a finished stream is no
+ * longer kept alive by a stale Map table in the old generation (see stream-table.ts).
+ */
+
+/** The part of a session's private state used here. */
+interface SessionState {
+  streams?: unknown;
+}
+
+/** The session's `kState` symbol (`Symbol('state')` in core.js), found once. */
+let stateSymbol: symbol | undefined;
+
+function stateOf(session: Http2Session): SessionState | undefined {
+  stateSymbol ??= Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'state');
+  if (stateSymbol === undefined) return undefined;
+  const state = (session as unknown as Record<symbol, unknown>)[stateSymbol];
+  return typeof state === 'object' && state !== null ? (state as SessionState) : undefined;
+}
+
+/**
+ * Gives `session` a StreamTable for its streams, before it has any. Returns false, changing
+ * nothing, when the session has no empty Map there (core.js's SafeMap: a Map that is no instanceof Map) (another Node.js layout, or streams already
+ * open).
+ */
+export function useStreamTable(session: Http2Session): boolean {
+  const state = stateOf(session);
+  if (state === undefined || !isMap(state.streams) || state.streams.size !== 0) return false;
+  state.streams = new StreamTable();
+  return true;
+}
+
+/** Whether `session` keeps its streams in a StreamTable. */
+export function usesStreamTable(session: Http2Session): boolean {
+  return stateOf(session)?.streams instanceof StreamTable;
+}
+
+/**
+ * Every session `server` accepts from now on keeps its streams in a StreamTable. Calls
+ * `onUnsupported` once if a session could not be given one (the node:http2 layout moved).
+ */
+export function useStreamTables(server: Http2Server | Http2SecureServer, onUnsupported: () => void): void {
+  let warned = false;
+  server.on('session', (session: Http2Session) => {
+    if (useStreamTable(session) || warned) return;
+    warned = true;
+    onUnsupported();
+  });
+}
