@@ -80,6 +80,12 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
  * keeps the then rarer mark-compacts small (peak RSS 108 MiB). docs/performance.md has the
  * measurements; ecosystem.config.cjs gives pm2 the same.
  */
+/**
+ * nginx's default (128): twice what the busiest known caller (ghz, 50 at once) keeps open, and
+ * an eighth of what a peer that never reads its answers (CVE-2019-9517) or opens a 1-byte
+ * window (9511) could make a worker set up before the excess is refused and the connection cut.
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 128;
 export const DEFAULT_WORKER_NODE_FLAGS = '--max-semi-space-size=2 --no-allocation-site-pretenuring --heap-growing-percent=50';
 
 /** Every variable the service reads: the documentation and deployment files are checked against it. */
@@ -172,7 +178,7 @@ export function loadConfig(env: Environment, routingFileText?: string): Config {
       maxConnectionIdleMs: readInteger(read, 'MAX_CONNECTION_IDLE_MS', 300_000, 0, DAY_MS, '(milliseconds, 0 = off)'),
       maxConnectionAgeMs: readInteger(read, 'MAX_CONNECTION_AGE_MS', 0, 0, DAY_MS, '(milliseconds, 0 = off)'),
       maxConnectionAgeGraceMs: readInteger(read, 'MAX_CONNECTION_AGE_GRACE_MS', 10_000, 0, DAY_MS, '(milliseconds)'),
-      maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', 1000, 1, 1_000_000, '(calls per connection)'),
+      maxConcurrentStreams: readInteger(read, 'MAX_CONCURRENT_STREAMS', DEFAULT_MAX_CONCURRENT_STREAMS, 1, 1_000_000, '(calls per connection)'),
       maxConnections: readInteger(read, 'MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000, '(connections per worker)'),
       maxHeaderListBytes: readInteger(read, 'MAX_HEADER_LIST_BYTES', 8192, 1024, 16_777_216, '(bytes of request headers)'),
     }),

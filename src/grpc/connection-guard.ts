@@ -8,6 +8,11 @@ export const CONNECTION_CLOSE_REASONS = [
   /** Header blocks rejected (too large, too many fields) faster than MAX_REJECTED_STREAMS_PER_SECOND: the HPACK bomb. */
   'rejected_headers',
   /**
+   * Streams the client reset before they were answered, faster than MAX_PEER_RESETS_PER_SECOND
+   * (Rapid Reset, CVE-2023-44487): nghttp2's own limit lets 1,000 through first.
+   */
+  'rapid_reset',
+  /**
    * Far more bytes than the headers and data they delivered: zero-length header fields
    * (CVE-2019-9516), which node:http2 drops uncounted, HPACK bombs, floods of small frames.
    */
@@ -35,6 +40,8 @@ export interface ConnectionGuardOptions {
   readonly maxConnections: number;
   /** Header blocks one connection may have rejected per second (and at once) before it is closed. */
   readonly maxRejectedStreamsPerSecond: number;
+  /** Streams one connection may reset before their answer per second (and at once) before it is closed. */
+  readonly maxPeerResetsPerSecond: number;
   /** Bytes one connection may send beyond what its headers and data account for, at once (the bucket's size). */
   readonly unexplainedBytesBurst: number;
   /** ... and per second, refilling the bucket. */
@@ -76,6 +83,8 @@ const kTally = Symbol('connection tally');
 
 interface Tally {
   readonly peer: string;
+  /** Closes the connection for `reason` (GOAWAY ENHANCE_YOUR_CALM), at once. */
+  readonly cut: (reason: ConnectionCloseReason) => void;
   /** Streams node:http2 handed to JS: the ones it did not reject. */
   streams: number;
   /** Bytes the streams' headers and data account for (see BYTES_PER_FIELD). */
@@ -86,6 +95,10 @@ interface Tally {
   bytesAllowance: number;
   /** Bytes expected for streams closed before their request ended (BYTES_AFTER_EARLY_CLOSE). */
   earlyCloseCredit: number;
+  /** Streams the peer reset before they were answered, since the last sweep. */
+  peerResets: number;
+  /** Peer resets still allowed: a token bucket, refilled at maxPeerResetsPerSecond. */
+  resetAllowance: number;
   bytesRead: number;
   rejected: number;
   /** Rejections still allowed: a token bucket, refilled at maxRejectedStreamsPerSecond. */
@@ -108,6 +121,9 @@ interface Tally {
  *   while decoding each costs about 2 µs. Every stream JS receives credits its decoded headers
  *   (plus BYTES_PER_FIELD and BYTES_PER_STREAM), every chunk of data its length; bytes read beyond
  *   the credit drain a token bucket;
+ * - so is a connection whose client resets more than maxPeerResetsPerSecond streams a second
+ *   before they are answered (Rapid Reset): nghttp2's own limit lets a burst of 1,000 through, and
+ *   every one of them is a stream JS sets up;
  * - what node:http2 itself cuts off (floods, CONTINUATION, invalid frames) is counted by reason.
  */
 export class ConnectionGuard {
@@ -135,7 +151,7 @@ export class ConnectionGuard {
       // streams' small bodies fit in BYTES_PER_STREAM.
       if (stream.readableFlowing) stream.on('data', countData);
       (stream as TalliedStream)[kTally] = tally;
-      stream.on('close', creditEarlyClose);
+      stream.on('close', onStreamClose);
     });
     server.on('sessionError', (error: Error, session: ServerHttp2Session) => {
       const reason = reasonFor(error);
@@ -155,11 +171,14 @@ export class ConnectionGuard {
     const { maxRejectedStreamsPerSecond } = this.options;
     const tally: Tally = {
       peer: peerOf(session),
+      cut: (reason) => this.close(session, reason),
       streams: 0,
       explainedBytes: 0,
       checkedExplainedBytes: 0,
       bytesAllowance: this.options.unexplainedBytesBurst,
       earlyCloseCredit: 0,
+      peerResets: 0,
+      resetAllowance: this.options.maxPeerResetsPerSecond,
       bytesRead: 0,
       rejected: 0,
       rejectionAllowance: maxRejectedStreamsPerSecond,
@@ -184,13 +203,15 @@ export class ConnectionGuard {
     }
     const now = performance.now();
     const rate = this.options.maxRejectedStreamsPerSecond;
-    const { unexplainedBytesBurst, unexplainedBytesPerSecond } = this.options;
+    const { unexplainedBytesBurst, unexplainedBytesPerSecond, maxPeerResetsPerSecond } = this.options;
     for (const [session, tally] of this.tallies) {
       // A destroyed session's socket proxy throws; its 'close' (which drops the tally) is pending.
       if (session.destroyed) continue;
       const bytesRead = session.socket.bytesRead;
       if (bytesRead === tally.bytesRead) continue;
       const seconds = (now - tally.checkedAt) / 1000;
+      tally.resetAllowance = Math.min(maxPeerResetsPerSecond, tally.resetAllowance + seconds * maxPeerResetsPerSecond) - tally.peerResets;
+      tally.peerResets = 0;
       let unexplained = bytesRead - tally.bytesRead;
       const expected = Math.min(unexplained, tally.earlyCloseCredit);
       tally.earlyCloseCredit -= expected;
@@ -208,12 +229,14 @@ export class ConnectionGuard {
       tally.rejected = rejected;
       tally.checkedAt = now;
       if (tally.rejectionAllowance < 0) this.close(session, 'rejected_headers');
+      else if (tally.resetAllowance < 0) this.close(session, 'rapid_reset');
       else if (tally.bytesAllowance < 0) this.close(session, 'excess_bytes');
     }
   }
 
   /** GOAWAY ENHANCE_YOUR_CALM, then the socket closes; 'sessionError' counts it. */
   private close(session: ServerHttp2Session, reason: ConnectionCloseReason): void {
+    if (session.destroyed) return;
     session.destroy(new AbusiveConnectionError(reason), http2.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
@@ -246,10 +269,16 @@ type TalliedSession = ServerHttp2Session & { [kTally]?: Tally };
 type TalliedStream = ServerHttp2Stream & { [kTally]?: Tally };
 
 /** On 'close' (the session is already gone from the stream then, hence the stream's own tally). */
-function creditEarlyClose(this: TalliedStream): void {
+function onStreamClose(this: TalliedStream): void {
   const tally = this[kTally];
-  if (tally && !this.readableEnded) tally.earlyCloseCredit = Math.min(BYTES_AFTER_EARLY_CLOSE, tally.earlyCloseCredit + BYTES_AFTER_EARLY_CLOSE);
+  if (!tally) return;
   this[kTally] = undefined;
+  if (!this.readableEnded) tally.earlyCloseCredit = Math.min(BYTES_AFTER_EARLY_CLOSE, tally.earlyCloseCredit + BYTES_AFTER_EARLY_CLOSE);
+  // Aborted: closed while the answer was still to be written, by a reset (ours set no code).
+  if (!this.aborted || this.rstCode === http2.NGHTTP2_NO_ERROR) return;
+  tally.peerResets++;
+  // Not left to the sweep: one read of 64 KiB holds some 1,500 reset streams, all set up in a row.
+  if (tally.peerResets > tally.resetAllowance) tally.cut('rapid_reset');
 }
 
 function countData(this: ServerHttp2Stream, chunk: Buffer): void {

@@ -24,6 +24,12 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Header blocks one connection may have rejected per second before it is closed (ENHANCE_YOUR_CALM). */
 export const MAX_REJECTED_STREAMS_PER_SECOND = 10;
 /**
+ * Streams a connection may reset before their answer, per second and at once: a caller cancels a
+ * call when its deadline passes, rarely a hundred a second on one connection; nghttp2 itself
+ * allows 33 a second after a burst of 1,000, which is what a Rapid Reset attacker spends.
+ */
+export const MAX_PEER_RESETS_PER_SECOND = 100;
+/**
  * Bytes a connection may send beyond what its headers and data account for: at once, a few
  * largest legitimate header blocks (MAX_HEADER_LIST_BYTES is 8 KiB by default); per second, a
  * client's pings and window updates many times over. 64 KiB of zero-length header fields decode
@@ -95,6 +101,7 @@ export class GrpcServer {
       {
         maxConnections: limits.maxConnections,
         maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
+        maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
         // The data of a stream answered early can arrive before the sweep sees it closed: one stream window more.
         unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * limits.maxHeaderListBytes) + 65_535,
         unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,

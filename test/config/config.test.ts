@@ -22,7 +22,7 @@ t.test('the defaults are working values', async (t) => {
       maxConnectionIdleMs: 300_000,
       maxConnectionAgeMs: 0,
       maxConnectionAgeGraceMs: 10_000,
-      maxConcurrentStreams: 1000,
+      maxConcurrentStreams: 128,
     },
     workerNodeFlags: ['--max-semi-space-size=2', '--no-allocation-site-pretenuring', '--heap-growing-percent=50'],
     hotPath: true,

@@ -1,5 +1,7 @@
-import t from 'tap';
-import { AbusiveConnectionError, CONNECTION_CLOSE_REASONS, reasonFor } from '../../src/grpc/connection-guard.js';
+import { connect, constants, createServer, type ClientHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
+import { AbusiveConnectionError, CONNECTION_CLOSE_REASONS, ConnectionGuard, reasonFor } from '../../src/grpc/connection-guard.js';
 
 const nghttp2Error = (errno: number, code = 'ERR_HTTP2_ERROR') => Object.assign(new Error('nghttp2'), { errno, code });
 
@@ -21,4 +23,58 @@ t.test('a peer that resets its TCP connection is no abuse', async (t) => {
 t.test('every reason is a metric label of its own', async (t) => {
   t.equal(new Set(CONNECTION_CLOSE_REASONS).size, CONNECTION_CLOSE_REASONS.length);
   for (const reason of CONNECTION_CLOSE_REASONS) t.match(reason, /^[a-z_]+$/);
+});
+
+async function guardedServer(t: Test, maxPeerResetsPerSecond: number) {
+  const closed: string[] = [];
+  const guard = new ConnectionGuard({
+    maxConnections: 100,
+    maxRejectedStreamsPerSecond: 10,
+    maxPeerResetsPerSecond,
+    unexplainedBytesBurst: 1 << 20,
+    unexplainedBytesPerSecond: 1 << 20,
+    onClose: (reason) => closed.push(reason),
+  });
+  const server = createServer();
+  guard.attach(server);
+  // Never answers, so every reset comes before the answer; a stream ended with its session's error
+  // needs a listener, as the hot path and grpc-js give it.
+  server.on('stream', (stream) => stream.on('error', () => {}));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    guard.stop();
+    server.close();
+  });
+  return { closed, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** Opens `count` calls, lets them reach the server, then cancels them all (RST_STREAM CANCEL). */
+async function cancelCalls(client: ClientHttp2Session, count: number): Promise<void> {
+  const calls = Array.from({ length: count }, () => client.request({ ':method': 'POST', ':path': '/x' }));
+  for (const call of calls) call.on('error', () => {});
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const call of calls) call.close(constants.NGHTTP2_CANCEL);
+}
+
+t.test('a client that resets unanswered calls faster than the limit is closed with GOAWAY ENHANCE_YOUR_CALM (rapid_reset)', async (t) => {
+  const { closed, url } = await guardedServer(t, 100);
+  const client = connect(url);
+  client.on('error', () => {});
+  const goaway = new Promise<number>((resolve) => client.on('goaway', resolve));
+  await cancelCalls(client, 300);
+  t.equal(await goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
+  t.same(closed, ['rapid_reset'], 'counted as rapid_reset');
+});
+
+t.test('a client that cancels fewer calls than the limit keeps its connection', async (t) => {
+  const { closed, url } = await guardedServer(t, 100);
+  const client = connect(url);
+  t.teardown(() => client.destroy());
+  let goaway = false;
+  client.on('goaway', () => (goaway = true));
+  await cancelCalls(client, 60);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(goaway, false, 'no GOAWAY');
+  t.same(closed, [], 'nothing counted');
+  t.equal(client.closed || client.destroyed, false, 'the connection is still open');
 });

@@ -36,7 +36,7 @@ async function closedTotal(reasons: readonly string[]): Promise<number> {
 const attacks: Array<{ name: string; reasons: readonly string[]; goaway?: number }> = [
   { name: 'hpack-bomb', reasons: ['rejected_headers', 'excess_bytes'], goaway: ErrorCode.ENHANCE_YOUR_CALM },
   { name: 'zero-length-headers', reasons: ['excess_bytes'], goaway: ErrorCode.ENHANCE_YOUR_CALM },
-  { name: 'rapid-reset', reasons: ['protocol_error', 'rejected_headers', 'excess_bytes'] },
+  { name: 'rapid-reset', reasons: ['rapid_reset', 'protocol_error', 'rejected_headers', 'excess_bytes'] },
   { name: 'continuation-flood', reasons: ['continuation_flood'] },
   { name: 'ping-flood', reasons: ['flood', 'excess_bytes'] },
 ];
