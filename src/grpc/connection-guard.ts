@@ -42,7 +42,10 @@ export interface ConnectionGuardOptions {
   readonly maxRejectedStreamsPerSecond: number;
   /** Streams one connection may reset before their answer per second (and at once) before it is closed. */
   readonly maxPeerResetsPerSecond: number;
-  /** Bytes one connection may send beyond what its headers and data account for, at once (the bucket's size). */
+  /**
+   * Bytes one connection may send beyond what its headers and data account for, at once (the
+   * bucket's size, to which the guard adds one stream window: BYTES_AFTER_EARLY_CLOSE).
+   */
   readonly unexplainedBytesBurst: number;
   /** ... and per second, refilling the bucket. */
   readonly unexplainedBytesPerSecond: number;
@@ -73,12 +76,13 @@ const BYTES_PER_DATA_CHUNK = 9;
  * A stream answered before its request ended (a message over the limit, a bad header) is reset,
  * and what the client already sent arrives for a closed stream, out of JS's sight, often after
  * the sweep that saw the close: a stream's flow-control window (node:http2's default, 65,535
- * bytes) bounds it. Held apart from the bucket (whose size would cut it) and spent first, at
- * most this much at once, so that closing streams early buys an attacker little.
+ * bytes) bounds it. Held apart from the bucket and spent first, at most this much at once, so
+ * that closing streams early buys an attacker little; and the bucket holds this much more, for
+ * the data that arrives before the sweep has seen its stream close.
  */
 const BYTES_AFTER_EARLY_CLOSE = 65_535;
 
-/** Where a session's tally hangs, for the per-chunk count (no Map lookup per chunk). */
+/** Where a session's tally hangs, and each of its streams' (no Map lookup per stream or chunk). */
 const kTally = Symbol('connection tally');
 
 interface Tally {
@@ -87,10 +91,8 @@ interface Tally {
   readonly cut: (reason: ConnectionCloseReason) => void;
   /** Streams node:http2 handed to JS: the ones it did not reject. */
   streams: number;
-  /** Bytes the streams' headers and data account for (see BYTES_PER_FIELD). */
+  /** Bytes the streams' headers and data account for since the last sweep (see BYTES_PER_FIELD). */
   explainedBytes: number;
-  /** explainedBytes and bytesRead at the last sweep. */
-  checkedExplainedBytes: number;
   /** Unexplained bytes still allowed: a token bucket, refilled at unexplainedBytesPerSecond. */
   bytesAllowance: number;
   /** Bytes expected for streams closed before their request ended (BYTES_AFTER_EARLY_CLOSE). */
@@ -149,8 +151,8 @@ export class ConnectionGuard {
       // Only beside a reader already there: a 'data' listener of ours on a stream whose handler
       // attaches its own later (grpc-js's) would start the flow and lose the first chunks. Such
       // streams' small bodies fit in BYTES_PER_STREAM.
-      if (stream.readableFlowing) stream.on('data', countData);
       (stream as TalliedStream)[kTally] = tally;
+      if (stream.readableFlowing) stream.on('data', countData);
       stream.on('close', onStreamClose);
     });
     server.on('sessionError', (error: Error, session: ServerHttp2Session) => {
@@ -174,8 +176,7 @@ export class ConnectionGuard {
       cut: (reason) => this.close(session, reason),
       streams: 0,
       explainedBytes: 0,
-      checkedExplainedBytes: 0,
-      bytesAllowance: this.options.unexplainedBytesBurst,
+      bytesAllowance: this.options.unexplainedBytesBurst + BYTES_AFTER_EARLY_CLOSE,
       earlyCloseCredit: 0,
       peerResets: 0,
       resetAllowance: this.options.maxPeerResetsPerSecond,
@@ -203,7 +204,8 @@ export class ConnectionGuard {
     }
     const now = performance.now();
     const rate = this.options.maxRejectedStreamsPerSecond;
-    const { unexplainedBytesBurst, unexplainedBytesPerSecond, maxPeerResetsPerSecond } = this.options;
+    const { unexplainedBytesPerSecond, maxPeerResetsPerSecond } = this.options;
+    const unexplainedBytesBurst = this.options.unexplainedBytesBurst + BYTES_AFTER_EARLY_CLOSE;
     for (const [session, tally] of this.tallies) {
       // A destroyed session's socket proxy throws; its 'close' (which drops the tally) is pending.
       if (session.destroyed) continue;
@@ -218,9 +220,8 @@ export class ConnectionGuard {
       unexplained -= expected;
       // Credit beyond the bucket's size is not kept: a quiet connection cannot save up for a burst.
       tally.bytesAllowance =
-        Math.min(unexplainedBytesBurst, tally.bytesAllowance + seconds * unexplainedBytesPerSecond + (tally.explainedBytes - tally.checkedExplainedBytes)) -
-        unexplained;
-      tally.checkedExplainedBytes = tally.explainedBytes;
+        Math.min(unexplainedBytesBurst, tally.bytesAllowance + seconds * unexplainedBytesPerSecond + tally.explainedBytes) - unexplained;
+      tally.explainedBytes = 0;
       tally.bytesRead = bytesRead;
       const lastStreamId = session.state.lastProcStreamID ?? 0;
       // Client streams are odd: 1, 3, 5, ... A block still arriving counts once, too early.
@@ -281,8 +282,8 @@ function onStreamClose(this: TalliedStream): void {
   if (tally.peerResets > tally.resetAllowance) tally.cut('rapid_reset');
 }
 
-function countData(this: ServerHttp2Stream, chunk: Buffer): void {
-  const tally = (this.session as TalliedSession | undefined)?.[kTally];
+function countData(this: TalliedStream, chunk: Buffer): void {
+  const tally = this[kTally];
   if (tally) tally.explainedBytes += chunk.length + BYTES_PER_DATA_CHUNK;
 }
 

@@ -33,7 +33,7 @@ export const MAX_PEER_RESETS_PER_SECOND = 100;
  * Bytes a connection may send beyond what its headers and data account for: at once, a few
  * largest legitimate header blocks (MAX_HEADER_LIST_BYTES is 8 KiB by default); per second, a
  * client's pings and window updates many times over. 64 KiB of zero-length header fields decode
- * in about 40 ms. GrpcServer adds one stream window (64 KiB) to the burst.
+ * in about 40 ms. The guard adds one stream window (64 KiB) to the burst.
  */
 export const UNEXPLAINED_BYTES_BURST = 64 * 1024;
 export const UNEXPLAINED_BYTES_PER_SECOND = 16 * 1024;
@@ -102,8 +102,7 @@ export class GrpcServer {
         maxConnections: limits.maxConnections,
         maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
         maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
-        // The data of a stream answered early can arrive before the sweep sees it closed: one stream window more.
-        unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * limits.maxHeaderListBytes) + 65_535,
+        unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * limits.maxHeaderListBytes),
         unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
         onClose: (reason, peer) =>
           abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),

@@ -29,8 +29,8 @@ function stateOf(session: Http2Session): SessionState | undefined {
 
 /**
  * Gives `session` a StreamTable for its streams, before it has any. Returns false, changing
- * nothing, when the session has no empty Map there (core.js's SafeMap: a Map that is no instanceof Map) (another Node.js layout, or streams already
- * open).
+ * nothing, when the session has no empty Map there (another Node.js layout, or streams already
+ * open). core.js's SafeMap is a Map but no `instanceof Map`, hence `isMap`.
  */
 export function useStreamTable(session: Http2Session): boolean {
   const state = stateOf(session);
