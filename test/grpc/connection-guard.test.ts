@@ -25,7 +25,7 @@ t.test('every reason is a metric label of its own', async (t) => {
   for (const reason of CONNECTION_CLOSE_REASONS) t.match(reason, /^[a-z_]+$/);
 });
 
-async function guardedServer(t: Test, maxPeerResetsPerSecond: number) {
+async function guardedServer(t: Test, maxPeerResetsPerSecond: number, maxHeaderListSize?: number) {
   const closed: string[] = [];
   const guard = new ConnectionGuard({
     maxConnections: 100,
@@ -35,7 +35,7 @@ async function guardedServer(t: Test, maxPeerResetsPerSecond: number) {
     unexplainedBytesPerSecond: 1 << 20,
     onClose: (reason) => closed.push(reason),
   });
-  const server = createServer();
+  const server = createServer(maxHeaderListSize === undefined ? {} : { settings: { maxHeaderListSize } });
   guard.attach(server);
   // Never answers, so every reset comes before the answer; a stream ended with its session's error
   // needs a listener, as the hot path and grpc-js give it.
@@ -77,4 +77,29 @@ t.test('a client that cancels fewer calls than the limit keeps its connection', 
   t.equal(goaway, false, 'no GOAWAY');
   t.same(closed, [], 'nothing counted');
   t.equal(client.closed || client.destroyed, false, 'the connection is still open');
+});
+
+t.test('a connection silent long enough to be checked less often is still closed once its header blocks are rejected', async (t) => {
+  const { closed, url } = await guardedServer(t, 100, 1024);
+  const client = connect(url);
+  client.on('error', () => {});
+  t.teardown(() => client.destroy());
+  const goaway = new Promise<number>((resolve) => client.on('goaway', resolve));
+  await new Promise((resolve) => client.once('remoteSettings', resolve));
+  // Ten times the sweeps after which a silent connection is checked every fifth sweep only.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const started = performance.now();
+  // Header blocks over the 1 KiB limit: node:http2 resets each stream without telling JS.
+  const calls = Array.from({ length: 40 }, () => client.request({ ':method': 'POST', ':path': '/x', 'x-padding': 'p'.repeat(2048) }));
+  for (const call of calls) call.on('error', () => {});
+  const noGoaway = new Promise<string>((resolve) => setTimeout(() => resolve('no GOAWAY within 5 s'), 5000).unref());
+  const code = await Promise.race([goaway, noGoaway]);
+  t.equal(code, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
+  if (code !== constants.NGHTTP2_ENHANCE_YOUR_CALM) return;
+  const cutOffMs = performance.now() - started;
+  // The server counts it on 'sessionError', which may come after the GOAWAY reached the client.
+  while (closed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.same(closed, ['rejected_headers'], 'counted as rejected_headers');
+  // A sweep every 10 ms and a silent connection every 50: far under this even on a busy machine.
+  t.ok(cutOffMs < 2000, `cut off ${cutOffMs.toFixed(0)} ms after it woke up`);
 });

@@ -1,7 +1,8 @@
 import { connect, createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { useStreamTable, useStreamTables, usesStreamTable } from '../../src/grpc/node-http2-internals.js';
+import { Socket } from 'node:net';
+import { socketOf, useStreamTable, useStreamTables, usesStreamTable } from '../../src/grpc/node-http2-internals.js';
 
 /**
  * Guards what node-http2-internals.ts reaches into: it fails when a Node.js release moves a
@@ -73,4 +74,24 @@ t.test('a session destroyed with streams open destroys them through the table (i
 t.test('useStreamTable changes nothing on a session that is not node:http2\'s', async (t) => {
   t.equal(useStreamTable({} as ServerHttp2Session), false);
   t.equal(usesStreamTable({} as ServerHttp2Session), false);
+});
+
+t.test('socketOf finds the socket itself behind the Proxy session.socket, and its byte count is the same', async (t) => {
+  const h = await serve((stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end('answer');
+  });
+  t.teardown(h.close);
+  await request(h.client, 'x'.repeat(10_000));
+  const session = h.sessions[0] as ServerHttp2Session;
+  const socket = socketOf(session);
+  t.ok(socket instanceof Socket, 'a net.Socket');
+  t.not(socket, session.socket, 'not the Proxy');
+  t.equal(socket?.remotePort, session.socket.remotePort, 'the same connection');
+  t.ok((socket?.bytesRead ?? 0) > 10_000, 'it counts the bytes the client sent');
+  t.equal(socket?.bytesRead, session.socket.bytesRead, 'as the Proxy does');
+});
+
+t.test('socketOf gives undefined for a session that is not node:http2\'s', async (t) => {
+  t.equal(socketOf({} as ServerHttp2Session), undefined);
 });
