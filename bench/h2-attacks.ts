@@ -7,6 +7,8 @@
  * Start the service with WORKERS=1 so that one worker takes every connection. Prints one row per
  * attack: whether the server cut the attacker off, how fast, with which GOAWAY code, and the
  * victim's calls during it (p99 from schedule), and a fresh connection's first call after it.
+ * Its connection flood opens Node.js sockets, which cost this client about as much as the
+ * server: for figures, bench/connection-flood.sh floods from Go.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

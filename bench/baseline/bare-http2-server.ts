@@ -7,6 +7,7 @@ import { createServer, constants } from 'node:http2';
 import { decodeRequestVideo, encodeResponse } from '../../src/grpc/redirect-codec.js';
 import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
 import { RedirectRouter } from '../../src/routing/redirect-router.js';
+import { LISTEN_BACKLOG } from '../../src/runtime/listen-backlog.js';
 
 const router = new RedirectRouter({
   cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
@@ -33,4 +34,5 @@ server.on('stream', (stream) => {
     }
   });
 });
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
+// The service's accept queue, so that a burst of connections is not measured against Node's 511.
+server.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
