@@ -135,7 +135,8 @@ interface Tally {
  *   ENHANCE_YOUR_CALM. Node resets such a stream in C++ and tells JS nothing, while nghttp2 must
  *   still decode every byte to keep the HPACK state: a bomb of 16 KiB blocks took a whole core.
  *   The streams a peer opened (`lastProcStreamID`) less the streams JS received are the ones
- *   rejected; a sweep every SWEEP_MS compares them for connections that sent bytes (a quiet connection every fifth sweep);
+ *   rejected; a sweep every SWEEP_MS compares them for connections that sent bytes (for a quiet
+ *   connection, every fifth sweep);
  * - a connection that sends far more bytes than its headers and data account for is closed the
  *   same way: node:http2 drops zero-length header fields without counting them against any limit,
  *   while decoding each costs about 2 µs. Every stream JS receives credits its decoded headers
