@@ -73,6 +73,13 @@ const DAY_MS = 86_400_000;
 export const DEFAULT_MAX_CONNECTIONS = 4096;
 
 /**
+ * nginx's default (128): twice what the busiest known caller (ghz, 50 at once) keeps open, and
+ * an eighth of what a peer that never reads its answers (CVE-2019-9517) or opens a 1-byte
+ * window (9511) could make a worker set up before the excess is refused and the connection cut.
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 128;
+
+/**
  * Node 24's V8 grows the young generation to about twice Node 20's peak RSS (272 MiB per worker
  * under load); 2 MiB semi-spaces keep a worker at 143 MiB at no measurable CPU cost. Without
  * allocation-site pretenuring a finished call's objects die young instead of being allocated
@@ -80,12 +87,6 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
  * keeps the then rarer mark-compacts small (peak RSS 108 MiB). docs/performance.md has the
  * measurements; ecosystem.config.cjs gives pm2 the same.
  */
-/**
- * nginx's default (128): twice what the busiest known caller (ghz, 50 at once) keeps open, and
- * an eighth of what a peer that never reads its answers (CVE-2019-9517) or opens a 1-byte
- * window (9511) could make a worker set up before the excess is refused and the connection cut.
- */
-export const DEFAULT_MAX_CONCURRENT_STREAMS = 128;
 export const DEFAULT_WORKER_NODE_FLAGS = '--max-semi-space-size=2 --no-allocation-site-pretenuring --heap-growing-percent=50';
 
 /** Every variable the service reads: the documentation and deployment files are checked against it. */

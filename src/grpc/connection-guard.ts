@@ -152,7 +152,6 @@ export class ConnectionGuard {
   private readonly busy = new Set<Tally>();
   /** Quiet connections, in groups checked one per sweep in turn. */
   private readonly quiet = Array.from({ length: QUIET_CHECK_EVERY }, () => new Set<Tally>());
-  private tracked = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeps = 0;
 
@@ -195,10 +194,11 @@ export class ConnectionGuard {
   private track(session: ServerHttp2Session): void {
     this.stats.open++;
     const { maxRejectedStreamsPerSecond } = this.options;
+    const socket = socketOf(session);
     const tally: Tally = {
       session,
-      socket: socketOf(session),
-      peer: peerOf(session),
+      socket,
+      peer: peerOf(socket ?? session.socket),
       cut: (reason) => this.close(session, reason),
       streams: 0,
       explainedBytes: 0,
@@ -214,11 +214,9 @@ export class ConnectionGuard {
       silentSweeps: 0,
     };
     this.busy.add(tally);
-    this.tracked++;
     (session as TalliedSession)[kTally] = tally;
     session.once('close', () => {
       this.stats.open--;
-      this.tracked--;
       tally.group.delete(tally);
     });
     if (this.sweepTimer === undefined) {
@@ -228,7 +226,7 @@ export class ConnectionGuard {
   }
 
   private sweep(): void {
-    if (this.tracked === 0) {
+    if (this.busy.size === 0 && this.quiet.every((group) => group.size === 0)) {
       this.stop();
       return;
     }
@@ -344,7 +342,6 @@ export function headerBytes(headers: IncomingHttpHeaders): number {
   return bytes;
 }
 
-function peerOf(session: ServerHttp2Session): string {
-  const socket = session.socket;
+function peerOf(socket: Socket | undefined): string {
   return socket ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
 }

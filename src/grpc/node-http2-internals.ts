@@ -22,14 +22,18 @@ interface SessionState {
   streams?: unknown;
 }
 
-/** The session's `kState` and `kSocket` symbols (`Symbol('state')`, `Symbol('socket')` in core.js), found once. */
-let stateSymbol: symbol | undefined;
-let socketSymbol: symbol | undefined;
+/** The session's private symbols used here, by description (`Symbol('state')`, `Symbol('socket')` in core.js), found once each. */
+const symbols = new Map<string, symbol | undefined>();
+
+/** The session's own property under the symbol described `description`, or undefined. */
+function privateMember(session: Http2Session, description: string): unknown {
+  if (!symbols.has(description)) symbols.set(description, Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === description));
+  const symbol = symbols.get(description);
+  return symbol === undefined ? undefined : (session as unknown as Record<symbol, unknown>)[symbol];
+}
 
 function stateOf(session: Http2Session): SessionState | undefined {
-  stateSymbol ??= Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'state');
-  if (stateSymbol === undefined) return undefined;
-  const state = (session as unknown as Record<symbol, unknown>)[stateSymbol];
+  const state = privateMember(session, 'state');
   return typeof state === 'object' && state !== null ? (state as SessionState) : undefined;
 }
 
@@ -38,9 +42,7 @@ function stateOf(session: Http2Session): SessionState | undefined {
  * Node.js keeps it elsewhere (then use `session.socket`).
  */
 export function socketOf(session: Http2Session): Socket | undefined {
-  socketSymbol ??= Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'socket');
-  if (socketSymbol === undefined) return undefined;
-  const socket = (session as unknown as Record<symbol, unknown>)[socketSymbol];
+  const socket = privateMember(session, 'socket');
   return socket instanceof Socket ? socket : undefined;
 }
 

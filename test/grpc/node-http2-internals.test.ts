@@ -1,7 +1,6 @@
 import { connect, createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import t from 'tap';
-import { Socket } from 'node:net';
 import { socketOf, useStreamTable, useStreamTables, usesStreamTable } from '../../src/grpc/node-http2-internals.js';
 
 /**
