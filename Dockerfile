@@ -23,7 +23,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY proto ./proto
-USER node
+# The node user by number (node:24-bookworm-slim's 1000:1000): Kubernetes checks runAsNonRoot
+# only against a numeric user, and refuses to start a container whose image names one.
+USER 1000:1000
 EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/cli/health-check.js"]

@@ -32,6 +32,10 @@ export class RawConnection {
   readonly accepted: Promise<void>;
   readonly closed: Promise<void>;
   goawayCode: number | undefined;
+  /** The GOAWAY's debug data, as text. */
+  goawayDebug: string | undefined;
+  /** Streams whose answer has ended (a frame with END_STREAM arrived on them). */
+  readonly endedStreams = new Set<number>();
   bytesSent = 0;
   isClosed = false;
   private readonly reader = new FrameReader();
@@ -50,13 +54,16 @@ export class RawConnection {
     );
     void this.write(Buffer.concat([PREFACE, settings(initialSettings)]));
     this.socket.on('data', (chunk: Buffer) =>
-      this.reader.push(chunk, (type, flags, _stream, payload) => {
+      this.reader.push(chunk, (type, flags, streamId, payload) => {
         if (type === FrameType.SETTINGS && !(flags & Flag.ACK)) {
           this.onAccepted();
           void this.write(settingsAck());
         } else if (type === FrameType.GOAWAY && payload.length >= 8) {
-          // Last stream id (4 bytes), then the error code.
+          // Last stream id (4 bytes), then the error code and debug data.
           this.goawayCode = payload.readUInt32BE(4);
+          this.goawayDebug = payload.subarray(8).toString('latin1');
+        } else if ((type === FrameType.HEADERS || type === FrameType.DATA) && flags & Flag.END_STREAM) {
+          this.endedStreams.add(streamId);
         }
       }),
     );

@@ -38,6 +38,15 @@ export function rstStream(streamId: number, code: number): Buffer {
   return frame(FrameType.RST_STREAM, 0, streamId, payload);
 }
 
+/** GOAWAY: the last stream the sender processed, an error code, and debug data. */
+export function goaway(lastStreamId: number, code: number, debugData = ''): Buffer {
+  const payload = Buffer.alloc(8 + Buffer.byteLength(debugData, 'latin1'));
+  payload.writeUInt32BE(lastStreamId & 0x7fffffff);
+  payload.writeUInt32BE(code, 4);
+  payload.write(debugData, 8, 'latin1');
+  return frame(FrameType.GOAWAY, 0, 0, payload);
+}
+
 export function windowUpdate(streamId: number, increment: number): Buffer {
   const payload = Buffer.alloc(4);
   payload.writeUInt32BE(increment);

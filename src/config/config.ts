@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { ReadInteger } from './cdn-health.js';
 import { ConfigError } from './config-error.js';
 import { describeRouting, loadRouting, type RoutingConfig } from './routing-config.js';
 import type { RoutingSetting } from './routing-schema.js';
 import { loadTlsFiles, type TlsFiles } from './tls-files.js';
+import { defaultWorkerCount, type WorkerCount } from '../runtime/cpu-quota.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -21,6 +21,8 @@ export interface Config {
   readonly grpcHost: string;
   readonly grpcPort: number;
   readonly workers: number;
+  /** Where `workers` came from: WORKERS, the cgroup's CPU quota, or the available cores. */
+  readonly workersFrom: string;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   /** The longest wait before replacing a worker that keeps dying; 0 = always at once. */
@@ -139,7 +141,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * can be given instead, as a cluster worker gets it from the primary). Throws {@link ConfigError}
  * naming the first bad variable or file key. An empty variable counts as unset.
  */
-export function loadConfig(env: Environment, routingFileText?: string): Config {
+export function loadConfig(env: Environment, routingFileText?: string, workerDefault: () => WorkerCount = defaultWorkerCount): Config {
   const optional = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => (env[name] === '' ? undefined : env[name]);
   const read = (name: (typeof CONFIG_VARIABLES)[number], fallback: string): string => optional(name) ?? fallback;
 
@@ -161,6 +163,8 @@ export function loadConfig(env: Environment, routingFileText?: string): Config {
   const hotPath = read('HOT_PATH', 'on');
   if (hotPath !== 'on' && hotPath !== 'off') throw new ConfigError('HOT_PATH', hotPath, 'expected on or off');
 
+  const workerCount = optional('WORKERS') === undefined ? workerDefault() : undefined;
+
   const configFile = optional('CONFIG_FILE');
   const routing = loadRouting(env, configFile === undefined ? undefined : { path: configFile, text: routingFileText ?? readRoutingFile(configFile) }, routingInteger(env));
 
@@ -169,7 +173,8 @@ export function loadConfig(env: Environment, routingFileText?: string): Config {
     configFile,
     grpcHost,
     grpcPort: readInteger(read, 'GRPC_PORT', 50051, 0, 65535, '(0 = any free port)'),
-    workers: readInteger(read, 'WORKERS', availableParallelism(), 1, 1024, '(worker processes)'),
+    workers: workerCount?.workers ?? readInteger(read, 'WORKERS', 1, 1, 1024, '(worker processes)'),
+    workersFrom: workerCount?.from ?? 'WORKERS',
     logLevel: logLevel as LogLevel,
     shutdownTimeoutMs: readInteger(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000, '(milliseconds)'),
     restartBackoffMaxMs: readInteger(read, 'RESTART_BACKOFF_MAX_MS', 10_000, 0, 3_600_000, '(milliseconds, 0 = no back-off)'),

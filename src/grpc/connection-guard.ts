@@ -53,6 +53,8 @@ export interface ConnectionGuardOptions {
   readonly unexplainedBytesPerSecond: number;
   /** Called for every connection the server closes, with the peer's address. */
   readonly onClose: (reason: ConnectionCloseReason, peer: string) => void;
+  /** Called for a client's close that nghttp2 took for a protocol error (see isClientsClose). */
+  readonly onClientClose?: (peer: string) => void;
 }
 
 /** How often connections that sent bytes lately are checked for rejected header blocks. */
@@ -105,6 +107,8 @@ interface Tally {
   readonly cut: (reason: ConnectionCloseReason) => void;
   /** Streams node:http2 handed to JS: the ones it did not reject. */
   streams: number;
+  /** Of those, the ones not closed yet. */
+  openStreams: number;
   /** Bytes the streams' headers and data account for since the last sweep (see BYTES_PER_FIELD). */
   explainedBytes: number;
   /** Unexplained bytes still allowed: a token bucket, refilled at unexplainedBytesPerSecond. */
@@ -166,22 +170,12 @@ export class ConnectionGuard {
       this.count('max_connections', `${peer?.remoteAddress}:${peer?.remotePort}`),
     );
     server.on('session', (session: ServerHttp2Session) => this.track(session));
-    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-      const tally = (stream.session as TalliedSession | undefined)?.[kTally];
-      if (!tally) return;
-      tally.streams++;
-      tally.explainedBytes += BYTES_PER_STREAM + headerBytes(headers);
-      // Only beside a reader already there: a 'data' listener of ours on a stream whose handler
-      // attaches its own later (grpc-js's) would start the flow and lose the first chunks. Such
-      // streams' small bodies fit in BYTES_PER_STREAM.
-      (stream as TalliedStream)[kTally] = tally;
-      if (stream.readableFlowing) stream.on('data', countData);
-      stream.on('close', onStreamClose);
-    });
     server.on('sessionError', (error: Error, session: ServerHttp2Session) => {
       const reason = reasonFor(error);
       // The tally outlives the error ('close' comes after it), and knows the peer's address.
-      if (reason) this.count(reason, (session as TalliedSession)[kTally]?.peer ?? 'unknown');
+      const tally = (session as TalliedSession)[kTally];
+      if (reason === 'protocol_error' && tally && isClientsClose(tally)) this.options.onClientClose?.(tally.peer);
+      else if (reason) this.count(reason, tally?.peer ?? 'unknown');
     });
   }
 
@@ -201,6 +195,7 @@ export class ConnectionGuard {
       peer: peerOf(socket ?? session.socket),
       cut: (reason) => this.close(session, reason),
       streams: 0,
+      openStreams: 0,
       explainedBytes: 0,
       bytesAllowance: this.options.unexplainedBytesBurst + BYTES_AFTER_EARLY_CLOSE,
       earlyCloseCredit: 0,
@@ -215,6 +210,9 @@ export class ConnectionGuard {
     };
     this.busy.add(tally);
     (session as TalliedSession)[kTally] = tally;
+    // On the session rather than the server: a stream whose session is destroyed in the read that
+    // opened it still reaches the session's listeners, but no longer knows its session.
+    session.on('stream', onSessionStream);
     session.once('close', () => {
       this.stats.open--;
       tally.group.delete(tally);
@@ -292,6 +290,20 @@ export class ConnectionGuard {
   }
 }
 
+/**
+ * Whether a protocol error is how a grpc-go client (1.6x: the kubelet's gRPC probes, most Go
+ * services) ends a connection: after its calls it sends GOAWAY(NO_ERROR) whose last-stream-id
+ * names its own last stream; in a client's GOAWAY that field names a server-initiated (even)
+ * stream, so nghttp2 answers GOAWAY(PROTOCOL_ERROR, "invalid last_stream_id") and node:http2
+ * reports NGHTTP2_ERR_PROTO. node:http2 tells JS neither which frame it was nor its code, so this
+ * is judged from the connection: at least one call answered and none still open. A GOAWAY that
+ * names no stream (a client that closes before any call) is valid and never gets here. What a
+ * peer could pass off this way costs the server one connection, which it loses.
+ */
+export function isClientsClose(tally: { readonly streams: number; readonly openStreams: number }): boolean {
+  return tally.streams > 0 && tally.openStreams === 0;
+}
+
 /** nghttp2's error codes (nghttp2.h) for what it detects as abuse. */
 const NGHTTP2_ERR_FLOODED = -904;
 const NGHTTP2_ERR_TOO_MANY_CONTINUATIONS = -905;
@@ -313,11 +325,28 @@ export function reasonFor(error: Error & { code?: string; errno?: number }): Con
 type TalliedSession = ServerHttp2Session & { [kTally]?: Tally };
 type TalliedStream = ServerHttp2Stream & { [kTally]?: Tally };
 
+/** Each stream node:http2 hands to JS, after the server's handler (grpc-js's) has attached its readers. */
+function onSessionStream(this: TalliedSession, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  const tally = this[kTally];
+  if (!tally) return;
+  tally.streams++;
+  tally.openStreams++;
+  tally.explainedBytes += BYTES_PER_STREAM + headerBytes(headers);
+  (stream as TalliedStream)[kTally] = tally;
+  // Only beside a reader already there: a 'data' listener of ours on a stream whose handler
+  // attaches its own later (grpc-js's) would start the flow and lose the first chunks. Such
+  // streams' small bodies fit in BYTES_PER_STREAM.
+  if (stream.readableFlowing) stream.on('data', countData);
+  stream.on('close', onStreamClose);
+}
+
 /** On 'close' (the session is already gone from the stream then, hence the stream's own tally). */
 function onStreamClose(this: TalliedStream): void {
   const tally = this[kTally];
   if (!tally) return;
   this[kTally] = undefined;
+  // A stream closed by its session's end was still open when the session ended.
+  if (!tally.session.destroyed) tally.openStreams--;
   if (!this.readableEnded) tally.earlyCloseCredit = Math.min(BYTES_AFTER_EARLY_CLOSE, tally.earlyCloseCredit + BYTES_AFTER_EARLY_CLOSE);
   // Aborted: closed while the answer was still to be written, by a reset (ours set no code).
   if (!this.aborted || this.rstCode === http2.NGHTTP2_NO_ERROR) return;

@@ -106,6 +106,7 @@ export class GrpcServer {
         unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
         onClose: (reason, peer) =>
           abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),
+        onClientClose: (peer) => options.logger.debug({ peer }, "client closed its connection with a GOAWAY nghttp2 refuses (grpc-go's last-stream-id); not abuse"),
       },
       options.connectionStats,
     );

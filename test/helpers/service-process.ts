@@ -54,9 +54,9 @@ export class ServiceProcess {
     });
   }
 
-  /** Resolves with the first log line, past or future, that matches. */
-  waitForLog(predicate: LogPredicate, timeoutMs = 15_000): Promise<LogLine> {
-    const seen = this.logs.find(predicate);
+  /** The first line matching `predicate` among those from index `since` on (`logs.length` before an action: only what followed it). */
+  waitForLog(predicate: LogPredicate, timeoutMs = 15_000, since = 0): Promise<LogLine> {
+    const seen = this.logs.slice(since).find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
