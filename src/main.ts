@@ -3,12 +3,11 @@ import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logging/logger.js';
 import { unsupportedNodeReason } from './runtime/node-version.js';
-import { replaceCdnProber } from './cdn-health/cdn-prober.js';
 import type { CdnUpMessage } from './cdn-health/cdn-up-message.js';
 import { syncWithSupervisor } from './cluster/sync-with-supervisor.js';
 import { readConfiguredRoutingFile, runsUnderPm2 } from './config/config.js';
-import { isRoutingMessage, type RoutingMessage } from './config/routing-message.js';
-import { RoutingReloader } from './config/routing-reloader.js';
+import { isRoutingAck, isRoutingMessage, type RoutingMessage } from './config/routing-message.js';
+import { startRoutingControl } from './config/routing-control.js';
 import { nameProcess } from './runtime/process-name.js';
 import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
@@ -91,35 +90,30 @@ async function main(): Promise<void> {
   const { Supervisor } = await import('./cluster/supervisor.js');
   const supervisor = new Supervisor(config, logger);
   try {
-    // One CDN prober per machine: the primary checks, the workers learn the up set over IPC.
-    const broadcastUp = (up: readonly string[]) => supervisor.broadcast({ type: 'cdn-up', up } satisfies CdnUpMessage);
-    let prober = await replaceCdnProber(undefined, config.routing.cdnHosts, config.routing.cdnHealth, logger, broadcastUp);
-    // The routing and the up set of its hosts, in one message: what every worker starts from,
-    // what a worker started later asks for, and what a reload sends.
-    const broadcastRouting = (text: string | null) =>
-      supervisor.broadcast({ type: 'routing', text, cdnUp: prober ? prober.upHosts : null } satisfies RoutingMessage);
-    broadcastRouting(routingText ?? null);
-    const reloader =
-      config.configFile !== undefined && routingText !== undefined
-        ? new RoutingReloader(process.env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing, text) => {
-            prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, broadcastUp);
-            broadcastRouting(text);
-          })
-        : undefined;
-    process.on('SIGHUP', () => {
-      if (reloader) void reloader.reload('SIGHUP');
-      else logger.warn('SIGHUP: there is no CONFIG_FILE to reload (the routing comes from the environment; SIGUSR2 restarts the workers)');
+    // One CDN prober and reloader per machine: the primary's; workers learn the routing and
+    // the up set over IPC, and answer each routing with whether they serve it.
+    const control = await startRoutingControl({
+      config,
+      env: process.env,
+      routingText,
+      logger,
+      publishUp: (up) => supervisor.broadcast({ type: 'cdn-up', up } satisfies CdnUpMessage),
+      publish: async (routing, text, cdnUp) => {
+        const replies = await supervisor.broadcastAndCollect({ type: 'routing', text, cdnUp, routingId: routing.id } satisfies RoutingMessage, isRoutingAck, ROUTING_ACK_TIMEOUT_MS);
+        const refused = replies.filter(({ reply }) => reply?.routingId !== routing.id || reply.error !== null);
+        if (refused.length === 0) return;
+        const why = refused.map(({ worker, pid, reply }) => `worker ${worker} (pid ${pid}): ${reply ? (reply.error ?? `serves routing ${reply.routingId}`) : `no answer within ${ROUTING_ACK_TIMEOUT_MS} ms`}`);
+        throw new Error(`${refused.length} of ${replies.length} workers did not take routing ${routing.id}, so none serves it: ${why.join('; ')}`);
+      },
     });
-    reloader?.watch();
     await supervisor.start();
     if (config.metricsPort > 0) {
       const { serveClusterMetrics } = await import('./telemetry/cluster-metrics.js');
       const { registerCdnHealthMetrics } = await import('./cdn-health/cdn-health-metrics.js');
-      const { registerReloadMetrics, staticReloadStatus } = await import('./telemetry/reload-metrics.js');
-      const fixed = staticReloadStatus(config.routing);
+      const { registerReloadMetrics } = await import('./telemetry/reload-metrics.js');
       await serveClusterMetrics(config, supervisor, logger, (registry) => {
-        registerCdnHealthMetrics(registry, () => prober);
-        registerReloadMetrics(registry, () => reloader?.status ?? fixed());
+        registerCdnHealthMetrics(registry, () => control.prober);
+        registerReloadMetrics(registry, control.status);
       });
     }
   } catch (error) {
@@ -127,6 +121,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 }
+
+/** How long the primary waits for every serving worker to say it serves a reloaded routing. */
+const ROUTING_ACK_TIMEOUT_MS = 3000;
 
 /** Broadcasts that reached a cluster worker after its sync with the supervisor, before it listened for them. */
 const heldMessages: unknown[] = [];

@@ -106,6 +106,16 @@ const repeat = (count: number, make: () => Buffer): Buffer => Buffer.concat(Arra
 const BOMB_REFERENCES = 16_384 - BASE_HEADERS.length - 16;
 const BOMB_BLOCK = Buffer.from([...BASE_HEADERS, ...new Array<number>(BOMB_REFERENCES).fill(hpack.indexed(62)[0] as number)]);
 
+const TINY_FRAME_REQUEST_BYTES = 60_000;
+
+/** A whole Redirect call whose message (a `video` of about `bytes` bytes) is sent one byte per DATA frame. */
+export function tinyFrameRequest(streamId: number, bytes: number): Buffer {
+  const message = grpcRedirectRequest(`http://s1.origin-cluster/${'a'.repeat(bytes - 40)}`);
+  const frames = [headers(streamId, BASE_HEADERS, Flag.END_HEADERS)];
+  for (let i = 0; i < message.length; i++) frames.push(frame(FrameType.DATA, i === message.length - 1 ? Flag.END_STREAM : 0, streamId, message.subarray(i, i + 1)));
+  return Buffer.concat(frames);
+}
+
 export const ATTACKS: readonly Attack[] = [
   {
     name: 'hpack-bomb',
@@ -172,6 +182,11 @@ export const ATTACKS: readonly Attack[] = [
         const id = ids.next();
         return Buffer.concat([headers(id, BASE_HEADERS, Flag.END_HEADERS), frame(FrameType.DATA, Flag.END_STREAM, id, grpcRedirectRequest(VIDEO))]);
       }),
+  },
+  {
+    name: 'tiny-data-frames',
+    advisory: 'a 60,000-byte request in 1-byte DATA frames (quadratic reassembly, a review finding)',
+    step: (ids) => tinyFrameRequest(ids.next(), TINY_FRAME_REQUEST_BYTES),
   },
   {
     name: 'stream-flood',

@@ -205,6 +205,38 @@ export class Supervisor {
     for (const worker of this.states.keys()) if (worker.isConnected()) worker.send(message);
   }
 
+  /**
+   * Broadcasts `message`, and resolves once every worker that was serving has answered it with a
+   * message `isReply` accepts, or `timeoutMs` has passed: per worker, its reply, or undefined if
+   * it gave none in time (a stalled worker) or exited. Workers still starting get the message
+   * (or sync it) and are not waited for.
+   */
+  broadcastAndCollect<Message extends { readonly type: string }, Reply>(
+    message: Message,
+    isReply: (message: unknown) => message is Reply,
+    timeoutMs: number,
+  ): Promise<Array<{ readonly worker: number; readonly pid: number | undefined; readonly reply: Reply | undefined }>> {
+    const serving = [...this.states].filter(([worker, state]) => state === 'ready' && worker.isConnected()).map(([worker]) => worker);
+    const replies = serving.map(
+      (worker) =>
+        new Promise<{ worker: number; pid: number | undefined; reply: Reply | undefined }>((resolve) => {
+          const done = (reply: Reply | undefined) => {
+            clearTimeout(timer);
+            worker.off('message', onMessage);
+            worker.off('exit', onExit);
+            resolve({ worker: worker.id, pid: worker.process.pid, reply });
+          };
+          const onMessage = (reply: unknown) => isReply(reply) && done(reply);
+          const onExit = () => done(undefined);
+          const timer = setTimeout(done, timeoutMs, undefined);
+          worker.on('message', onMessage);
+          worker.once('exit', onExit);
+        }),
+    );
+    this.broadcast(message);
+    return Promise.all(replies);
+  }
+
   private drainWorker(worker: Worker): void {
     this.states.set(worker, 'draining');
     if (worker.isConnected()) worker.send({ type: 'drain' });

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
@@ -11,12 +12,11 @@ import { RedirectRouter } from '../routing/redirect-router.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
 import { registerCdnHealthMetrics } from '../cdn-health/cdn-health-metrics.js';
-import { replaceCdnProber, type CdnProber } from '../cdn-health/cdn-prober.js';
 import { routingInteger } from '../config/config.js';
 import { loadRouting, type RoutingConfig } from '../config/routing-config.js';
-import { isRoutingMessage, type RoutingMessage } from '../config/routing-message.js';
-import { RoutingReloader } from '../config/routing-reloader.js';
-import { registerReloadMetrics, staticReloadStatus } from '../telemetry/reload-metrics.js';
+import { isRoutingMessage, type RoutingAck, type RoutingMessage } from '../config/routing-message.js';
+import { startRoutingControl, type RoutingControl } from '../config/routing-control.js';
+import { registerReloadMetrics } from '../telemetry/reload-metrics.js';
 import { isCdnUpMessage } from '../cdn-health/cdn-up-message.js';
 import { isDrainMessage, type ReadyMessage } from './messages.js';
 
@@ -50,7 +50,7 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
   const connectionStats = new ConnectionStats();
   if (stats) {
-    registerWorkerMetrics(register, stats, router, connectionStats);
+    registerWorkerMetrics(register, stats, router, connectionStats, config.pm2 ? `pm2-${config.pm2.instance}` : String(cluster.worker?.id ?? process.pid));
     // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
@@ -59,22 +59,27 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     router.setCdnUp(up === null ? undefined : new Set(up));
     if (up !== null) logger.info({ up }, 'CDN hosts that are up changed');
   };
-  let prober: CdnProber | undefined;
-  let reloader: RoutingReloader | undefined;
+  let control: RoutingControl | undefined;
   /** Broadcasts that arrived before this worker listened for them; a drain among them is done once it can be. */
   let held: readonly unknown[] = [];
   if (readySignal === 'cluster') {
     // The primary checks the CDN hosts and reloads the routing; this worker follows its messages.
+    // Each routing is answered: the primary counts a reload as done only when every worker serves it.
     const applyRouting = (message: RoutingMessage): void => {
+      let error: string | null = null;
       try {
         const file = message.text === null || config.configFile === undefined ? undefined : { path: config.configFile, text: message.text };
         const routing = loadRouting(env, file, routingInteger(env));
+        // Built from the same text, another routing means this worker read something else (a secret file that changed).
+        if (routing.id !== message.routingId) throw new Error(`the routing built here is ${routing.id}, not the primary's ${message.routingId}`);
         router.replace(routing);
         applyCdnUp(message.cdnUp);
         logger.info({ routingId: routing.id }, `serving routing ${routing.id}`);
-      } catch (error) {
-        logger.error({ err: error }, `cannot apply the routing the primary sent (${(error as Error).message}); still serving the routing it had`);
+      } catch (caught) {
+        error = (caught as Error).message;
+        logger.error({ err: caught }, `cannot apply the routing the primary sent (${error}); still serving the routing it had`);
       }
+      process.send?.({ type: 'routing-applied', routingId: message.routingId, error } satisfies RoutingAck);
     };
     // What the primary had sent before this worker started: the routing it was built from is
     // config.routing already, so of that message only the up set applies.
@@ -92,30 +97,22 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     // A hangup of the terminal reaches the whole group: the primary reloads, workers stay.
     process.on('SIGHUP', () => undefined);
   } else {
-    // Under pm2 each instance is the machine's prober and reloader for itself. The new prober's
-    // up set is applied only once the router serves the routing it belongs to.
-    const replaceProber = async (routing: RoutingConfig) => {
-      prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, applyCdnUp);
-    };
-    const upHosts = () => (prober ? prober.upHosts : null);
-    await replaceProber(config.routing);
-    applyCdnUp(upHosts());
-    if (config.configFile !== undefined && routingText !== undefined) {
-      reloader = new RoutingReloader(env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing) => {
-        await replaceProber(routing);
+    // Under pm2 each instance is the machine's prober and reloader for itself.
+    control = await startRoutingControl({
+      config,
+      env,
+      routingText,
+      logger,
+      publishUp: applyCdnUp,
+      publish: (routing, _text, up) => {
         router.replace(routing);
-        applyCdnUp(upHosts());
-      });
-      const watched = reloader;
-      process.on('SIGHUP', () => void watched.reload('SIGHUP'));
-      watched.watch();
-    } else {
-      process.on('SIGHUP', () => logger.warn('SIGHUP: there is no CONFIG_FILE to reload (the routing comes from the environment)'));
-    }
+        applyCdnUp(up);
+      },
+    });
     if (stats) {
-      registerCdnHealthMetrics(register, () => prober);
-      const fixed = staticReloadStatus(config.routing);
-      registerReloadMetrics(register, () => reloader?.status ?? fixed());
+      const own = control;
+      registerCdnHealthMetrics(register, () => own.prober);
+      registerReloadMetrics(register, own.status);
     }
   }
   const server = new GrpcServer({
@@ -192,8 +189,7 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
       // flight (pm2 collects them asynchronously) are written; the timer is a backstop.
       process.exitCode = 0;
       metricsServer?.close();
-      prober?.stop();
-      reloader?.stop();
+      control?.stop();
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
     });

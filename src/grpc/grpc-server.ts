@@ -1,3 +1,4 @@
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConnectionLimits } from '../config/config.js';
@@ -62,6 +63,20 @@ export interface GrpcServerOptions {
   readonly hotPath?: boolean;
 }
 
+/**
+ * Where grpc-js answers Redirect: each call is counted and timed from its stream's arrival (ahead
+ * of grpc-js's own listener) to its close, as the hot path times its calls; the handler counts
+ * how it ended.
+ */
+function timeRedirectStreams(server: Http2Server | Http2SecureServer, stats: CallStats): void {
+  server.prependListener('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    if (headers[':path'] !== REDIRECT_METHOD_PATH) return;
+    stats.started++;
+    const arrivedAt = performance.now();
+    stream.once('close', () => stats.observe((performance.now() - arrivedAt) / 1000));
+  });
+}
+
 /** Which code answers Redirect once the server listens. */
 export type RedirectPath = 'hot path' | 'grpc-js';
 
@@ -110,7 +125,7 @@ export class GrpcServer {
       },
       options.connectionStats,
     );
-    const resolve = createRedirectResolver(options.router, options.logger, options.stats);
+    const resolve = createRedirectResolver(options.router, options.logger);
     this.server.addService(redirectServiceDefinition, { Redirect: createRedirectHandler(resolve, options.stats) });
     if (options.hotPath) {
       const hotPath = createRedirectHotPath({ resolve, stats: options.stats, maxMessageBytes: MAX_MESSAGE_BYTES, methodPath: REDIRECT_METHOD_PATH });
@@ -133,8 +148,10 @@ export class GrpcServer {
           reject(error);
           return;
         }
+        const timeGrpcJsCalls = this.redirectPath === 'grpc-js' ? this.options.stats : undefined;
         for (const http2Server of http2ServersOf(this.server)) {
           this.guard.attach(http2Server);
+          if (timeGrpcJsCalls) timeRedirectStreams(http2Server, timeGrpcJsCalls);
           useStreamTables(http2Server, () =>
             this.options.logger.warn('this Node.js keeps HTTP/2 streams differently: sessions keep their Map of streams, and finished streams are promoted to the old generation (docs/performance.md)'),
           );

@@ -99,15 +99,29 @@ export function writeFrameHeader(frame: Buffer): Buffer {
 }
 
 /**
+ * DATA chunks one request may take: a 64 KiB message comes in a handful (16 KiB frames, split
+ * where the reads fall); 256 allows frames of 256 bytes. A message sent one byte per frame costs
+ * nghttp2 and node:http2 a frame each, whatever the reader does: past this, the call fails.
+ */
+export const MAX_REQUEST_DATA_CHUNKS = 256;
+
+/**
  * Reads the one message of a unary request from DATA chunks as they come. Nothing beyond the
  * size limit is kept: a frame that announces more than `maxBytes` fails at its header. The
- * common case, one whole frame in one chunk, is a view of that chunk with no copy.
+ * common case, one whole frame in one chunk, is a view of that chunk with no copy; a frame in
+ * pieces is joined once it is whole (or its header is), so the bytes are copied at most twice,
+ * whatever the pieces' sizes.
  */
 export class UnaryRequestReader {
   /** The request message (still compressed if `compressed`), once a whole frame has arrived. */
   message: Buffer | undefined;
   compressed = false;
-  private pending: Buffer | undefined;
+  /** Chunks of a frame not yet whole, and their length. */
+  private pending: Buffer[] | undefined;
+  private pendingBytes = 0;
+  /** What the pending chunks must reach before they are joined: a frame header, then the whole frame. */
+  private needed = FRAME_HEADER_BYTES;
+  private chunks = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -116,22 +130,38 @@ export class UnaryRequestReader {
 
   /** Takes the next chunk; a WireError when the request can no longer be valid. */
   push(chunk: Buffer): WireError | undefined {
-    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
+    if (++this.chunks > MAX_REQUEST_DATA_CHUNKS) {
+      return new WireError(status.RESOURCE_EXHAUSTED, `Received a request in more than ${MAX_REQUEST_DATA_CHUNKS} DATA frames`);
+    }
+    let data = chunk;
+    if (this.pending !== undefined) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.needed) return undefined;
+      data = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = undefined;
+    }
     while (data.length >= FRAME_HEADER_BYTES) {
       const length = data.readUInt32BE(1);
       if (length > this.maxBytes) {
         return new WireError(status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxBytes})`);
       }
-      if (data.length < FRAME_HEADER_BYTES + length) break;
+      if (data.length < FRAME_HEADER_BYTES + length) {
+        this.needed = FRAME_HEADER_BYTES + length;
+        break;
+      }
       if (this.message !== undefined) {
         return new WireError(status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.methodPath}`);
       }
       this.compressed = data[0] === 1;
       this.message = data.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
       data = data.subarray(FRAME_HEADER_BYTES + length);
+      this.needed = FRAME_HEADER_BYTES;
     }
-    if (data.length > 0) this.pending = data;
+    if (data.length > 0) {
+      this.pending = [data];
+      this.pendingBytes = data.length;
+    }
     return undefined;
   }
 

@@ -1,5 +1,7 @@
+import { InvalidRequestError } from '../routing/invalid-request-error.js';
+
 /** The request bytes are not a valid `loadBalancer.Request` message. */
-export class MalformedRequestError extends Error {
+export class MalformedRequestError extends InvalidRequestError {
   readonly code = 'ERR_MALFORMED_REQUEST';
 
   constructor(reason: string) {

@@ -36,6 +36,10 @@ const kCall = Symbol('redirect call');
 class HotPathCall {
   failed = false;
   deadline: NodeJS.Timeout | undefined;
+  /** How the call ended: CANCELLED until it is answered (a client that reset it, a cut connection). */
+  code: status = status.CANCELLED;
+  /** When its stream arrived (performance.now()), with metrics on. */
+  arrivedAt = 0;
 
   constructor(
     readonly hotPath: RedirectHotPathOptions,
@@ -56,7 +60,10 @@ function answerable(stream: ServerHttp2Stream): boolean {
 }
 
 function fail(stream: ServerHttp2Stream, error: WireError): void {
-  if (answerable(stream)) stream.respond(trailersOnlyResponse(error), END_STREAM);
+  if (!answerable(stream)) return;
+  const call = (stream as Partial<CallStream>)[kCall];
+  if (call) call.code = error.code;
+  stream.respond(trailersOnlyResponse(error), END_STREAM);
 }
 
 function onData(this: CallStream, chunk: Buffer): void {
@@ -80,11 +87,12 @@ function onEnd(this: CallStream): void {
     fail(this, request);
     return;
   }
-  const { code, text } = hotPath.resolve(request, hotPath.stats ? performance.now() : 0);
+  const { code, text } = hotPath.resolve(request);
   if (code !== status.OK) {
     fail(this, new WireError(code, text));
     return;
   }
+  call.code = status.OK;
   this.respond(responseHeaders(), WAIT_FOR_TRAILERS);
   this.on('wantTrailers', sendOkTrailers);
   this.end(writeFrameHeader(encodeResponse(text, FRAME_HEADER_BYTES)));
@@ -98,7 +106,13 @@ function onEnd(this: CallStream): void {
  * (docs/performance.md, "What keeps a finished stream").
  */
 function onClose(this: CallStream): void {
-  clearTimeout(this[kCall].deadline);
+  const call = this[kCall];
+  clearTimeout(call.deadline);
+  const stats = call.hotPath.stats;
+  if (stats) {
+    stats.count(call.code);
+    stats.observe((performance.now() - call.arrivedAt) / 1000);
+  }
   this.removeAllListeners();
   (this as Partial<CallStream>)[kCall] = undefined;
 }
@@ -117,6 +131,13 @@ export function createRedirectHotPath(options: RedirectHotPathOptions) {
       stream.respond(UNSUPPORTED_MEDIA_TYPE, END_STREAM);
       return;
     }
+    const call = new HotPathCall(options, new UnaryRequestReader(maxMessageBytes, methodPath), headers['grpc-encoding'] as string | undefined);
+    (stream as CallStream)[kCall] = call;
+    stream.on('close', onClose);
+    if (options.stats) {
+      options.stats.started++;
+      call.arrivedAt = performance.now();
+    }
     let deadlineMs: number | undefined;
     const timeout = headers['grpc-timeout'] as string | undefined;
     if (timeout !== undefined) {
@@ -127,10 +148,7 @@ export function createRedirectHotPath(options: RedirectHotPathOptions) {
       }
       deadlineMs = ms;
     }
-    const call = new HotPathCall(options, new UnaryRequestReader(maxMessageBytes, methodPath), headers['grpc-encoding'] as string | undefined);
-    (stream as CallStream)[kCall] = call;
     if (deadlineMs !== undefined) call.deadline = setTimeout(fail, deadlineMs, stream, DEADLINE_EXCEEDED);
-    stream.on('close', onClose);
     stream.on('data', onData);
     stream.on('end', onEnd);
   };

@@ -1,10 +1,9 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { InvalidVideoError } from '../routing/invalid-video-error.js';
+import { INTERNAL_FAILURE_MESSAGE, RedirectFailures } from '../edge/redirect-failure.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import { truncateForLog } from '../logging/logger.js';
 import { decodeRequestVideo, encodeResponse } from './redirect-codec.js';
-import { MalformedRequestError } from './malformed-request-error.js';
 import type { CallStats } from './call-stats.js';
 
 export const REDIRECT_SERVICE_NAME = 'loadBalancer.loadBalancer';
@@ -37,17 +36,18 @@ export interface RedirectOutcome {
 }
 
 /**
- * Decodes a request, routes it and counts the call: the one piece both ways into the service
- * share (grpc-js's handler and the hot path), so that they answer, log and count alike. A
- * caller's mistake becomes INVALID_ARGUMENT. The outcome object is reused: read it at once.
+ * Decodes a request and routes it: the one piece both ways into the service share (grpc-js's
+ * handler and the hot path), so that they answer and log alike. A caller's mistake becomes
+ * INVALID_ARGUMENT. The outcome object is reused: read it at once. Each way counts and times its
+ * calls itself, from their stream's arrival.
  */
-export type RedirectResolver = (request: Uint8Array, startedAt: number) => RedirectOutcome;
+export type RedirectResolver = (request: Uint8Array) => RedirectOutcome;
 
-export function createRedirectResolver(router: RedirectRouter, logger: Logger, stats: CallStats | undefined): RedirectResolver {
+export function createRedirectResolver(router: Pick<RedirectRouter, 'redirect'>, logger: Logger): RedirectResolver {
   const debug = logger.isLevelEnabled('debug');
+  const failures = new RedirectFailures(logger);
   const outcome = { code: status.OK, text: '' };
-  return function resolveRedirect(request, startedAt) {
-    if (stats) stats.started++;
+  return function resolveRedirect(request) {
     let video = '';
     try {
       video = decodeRequestVideo(request);
@@ -55,25 +55,28 @@ export function createRedirectResolver(router: RedirectRouter, logger: Logger, s
       outcome.code = status.OK;
       if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(outcome.text) }, 'redirect');
     } catch (error) {
-      if (error instanceof InvalidVideoError || error instanceof MalformedRequestError) {
-        if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid request');
+      const mistake = failures.callersMistake(error, 'grpc');
+      if (mistake !== undefined) {
+        if (debug) logger.debug({ video: truncateForLog(video), reason: mistake }, 'invalid request');
         outcome.code = status.INVALID_ARGUMENT;
-        outcome.text = error.message;
+        outcome.text = mistake;
       } else {
-        logger.error({ err: error }, 'redirect failed');
         outcome.code = status.INTERNAL;
-        outcome.text = 'internal error';
+        outcome.text = INTERNAL_FAILURE_MESSAGE;
       }
     }
-    stats?.finish(outcome.code, (performance.now() - startedAt) / 1000);
     return outcome;
   };
 }
 
-/** The Redirect handler grpc-js calls (HOT_PATH=off, tracing, or a hot path that did not engage). */
+/**
+ * The Redirect handler grpc-js calls (HOT_PATH=off, tracing, or a hot path that did not engage).
+ * It counts how calls end; GrpcServer times them from their stream's arrival.
+ */
 export function createRedirectHandler(resolve: RedirectResolver, stats: CallStats | undefined) {
   return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
-    const { code, text } = resolve(call.request, stats ? performance.now() : 0);
+    const { code, text } = resolve(call.request);
+    stats?.count(code);
     if (code === status.OK) callback(null, text);
     else callback({ code, details: text });
   };

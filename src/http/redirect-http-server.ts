@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { InvalidVideoError } from '../routing/invalid-video-error.js';
+import { INTERNAL_FAILURE_MESSAGE, RedirectFailures } from '../edge/redirect-failure.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
 import type { Logger } from '../logging/logger.js';
 import { truncateForLog } from '../logging/logger.js';
@@ -9,8 +9,9 @@ import { truncateForLog } from '../logging/logger.js';
  * `Location` set to exactly what the gRPC call would answer: same rule, same allow-list, same
  * counter (the router is shared within the worker). Video players follow redirects natively.
  */
-export function createRedirectHttpServer(router: RedirectRouter, logger: Logger): Server {
+export function createRedirectHttpServer(router: Pick<RedirectRouter, 'redirect'>, logger: Logger): Server {
   const debug = logger.isLevelEnabled('debug');
+  const failures = new RedirectFailures(logger);
   const server = createServer((request, response) => {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
@@ -29,9 +30,10 @@ export function createRedirectHttpServer(router: RedirectRouter, logger: Logger)
     try {
       answer = router.redirect(video);
     } catch (error) {
-      if (!(error instanceof InvalidVideoError)) throw error;
-      if (debug) logger.debug({ video: truncateForLog(video), reason: error.message }, 'invalid HTTP request');
-      return plain(response, 400, error.message);
+      const mistake = failures.callersMistake(error, 'http');
+      if (mistake === undefined) return plain(response, 500, INTERNAL_FAILURE_MESSAGE);
+      if (debug) logger.debug({ video: truncateForLog(video), reason: mistake }, 'invalid HTTP request');
+      return plain(response, 400, mistake);
     }
     if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(answer) }, 'HTTP redirect');
     // The rule only lets printable ASCII through, so the Location cannot carry CR or LF.

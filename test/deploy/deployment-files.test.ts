@@ -50,7 +50,7 @@ t.test('docker-compose.yaml: port 443 to the service, restart policy, monitoring
   t.same(prometheus.scrape_configs[0].static_configs[0].targets, [`video-balancer:${defaults.metricsPort}`], 'Prometheus scrapes METRICS_PORT');
   const dashboard = JSON.parse(read('deploy/grafana/dashboards/video-balancer.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
   const exprs = dashboard.panels.flatMap((p) => p.targets.map((x) => x.expr)).join('\n');
-  for (const metric of ['balancer_redirects_total', 'grpc_server_handled_total', 'grpc_server_handling_seconds_bucket', 'balancer_workers', 'nodejs_eventloop_lag', 'process_resident_memory_bytes', 'balancer_connections_closed_total', 'balancer_connections_open']) {
+  for (const metric of ['balancer_redirects_total', 'grpc_server_handled_total', 'grpc_server_handling_seconds_bucket', 'balancer_workers', 'balancer_worker_eventloop_delay_seconds', 'process_resident_memory_bytes', 'balancer_connections_closed_total', 'balancer_connections_open']) {
     t.match(exprs, metric, `the dashboard charts ${metric}`);
   }
 });

@@ -4,6 +4,7 @@ import t from 'tap';
 import {
   decompressRequest,
   isGrpcContentType,
+  MAX_REQUEST_DATA_CHUNKS,
   parseGrpcTimeout,
   trailersOnlyResponse,
   UnaryRequestReader,
@@ -33,6 +34,27 @@ t.test('UnaryRequestReader: a frame split anywhere is put back together', async 
     t.equal((reader.finish() as Buffer).toString(), 'split message', `cut at ${cut}`);
     t.equal(reader.compressed, true);
   }
+});
+
+t.test('UnaryRequestReader: a frame in 1-byte chunks is joined once, not copied again at every chunk', async (t) => {
+  const text = 'm'.repeat(200);
+  const whole = frame(Buffer.from(text.slice(0, 200)));
+  whole.writeUInt32BE(200, 1);
+  const reader = new UnaryRequestReader(1000, METHOD);
+  const concat = t.capture(Buffer, 'concat', Buffer.concat);
+  for (let i = 0; i < whole.length; i++) t.equal(reader.push(whole.subarray(i, i + 1)), undefined);
+  const joins = concat();
+  t.equal((reader.finish() as Buffer).toString(), text, `the ${whole.length}-byte frame arrives whole`);
+  t.ok(joins.length <= 2, `joined ${joins.length} times (once for the header, once for the frame)`);
+  t.ok(joins.reduce((bytes, call) => bytes + (call.args[1] as number), 0) <= 2 * whole.length, 'at most twice its bytes copied');
+});
+
+t.test(`UnaryRequestReader: more than ${MAX_REQUEST_DATA_CHUNKS} DATA chunks for one request fail it`, async (t) => {
+  const reader = new UnaryRequestReader(100_000, METHOD);
+  const whole = frame(Buffer.alloc(250));
+  whole.writeUInt32BE(1000, 1);
+  for (let i = 0; i < MAX_REQUEST_DATA_CHUNKS; i++) t.equal(reader.push(whole.subarray(i, i + 1)), undefined, `chunk ${i + 1}`, { diagnostic: false });
+  t.same(reader.push(Buffer.alloc(1)), new WireError(status.RESOURCE_EXHAUSTED, `Received a request in more than ${MAX_REQUEST_DATA_CHUNKS} DATA frames`));
 });
 
 t.test('UnaryRequestReader: the limit is checked at the frame header, before any of the message is kept', async (t) => {

@@ -42,9 +42,9 @@ t.test('an answered call clears its deadline timer and counts once', async (t) =
   const stats = new CallStats();
   let resolved = 0;
   const answer = createRedirectHotPath({
-    resolve: (request, startedAt) => {
+    resolve: (request) => {
       resolved++;
-      return resolve(request, startedAt);
+      return resolve(request);
     },
     stats,
     maxMessageBytes: 100,
@@ -59,6 +59,36 @@ t.test('an answered call clears its deadline timer and counts once', async (t) =
   t.equal(resolved, 1, 'resolved once');
   t.equal(stream.responses[0]?.[':status'], 200);
   t.equal(stream.ended?.subarray(5).toString('latin1').slice(2), 'answer to 3 bytes', 'the framed answer was written');
+  t.equal(stats.started, 1, 'counted as started when its stream arrived');
+  t.equal(stats.handled[status.OK], 0, 'not counted as handled before its stream closes');
+  stream.emit('close');
+  t.equal(stats.handled[status.OK], 1, 'counted once, OK, at the close');
+  t.equal(stats.handlingBuckets.reduce((a, b) => a + b, 0), 1, 'and timed once');
+});
+
+t.test('calls are timed from their stream\'s arrival to its close, whatever ends them', async (t) => {
+  const stats = new CallStats();
+  const answer = createRedirectHotPath({ resolve, stats, maxMessageBytes: 2, methodPath: '/m' });
+  const slow = new FakeStream();
+  answer(slow as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc' } as IncomingHttpHeaders);
+  // The request arrives 30 ms after its headers (a stalled loop, a slow client): the call took 30 ms.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  slow.emit('data', Buffer.from([0, 0, 0, 0, 1, 7]));
+  slow.emit('end');
+  slow.emit('close');
+  t.ok(stats.handlingSecondsSum >= 0.025, `timed from the headers: ${(stats.handlingSecondsSum * 1000).toFixed(1)} ms`);
+  t.equal(stats.handlingBuckets[0], 0, 'not in the 5 ms bucket');
+  const refused = new FakeStream();
+  answer(refused as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc' } as IncomingHttpHeaders);
+  refused.emit('data', Buffer.from([0, 0, 0, 0, 3]));
+  refused.emit('close');
+  t.equal(stats.handled[status.RESOURCE_EXHAUSTED], 1, 'a request over the limit is counted with its status');
+  const cancelled = new FakeStream();
+  answer(cancelled as unknown as ServerHttp2Stream, { 'content-type': 'application/grpc' } as IncomingHttpHeaders);
+  cancelled.closed = true;
+  cancelled.emit('close');
+  t.equal(stats.handled[status.CANCELLED], 1, 'a call closed before its answer is CANCELLED');
+  t.equal(stats.started, 3);
 });
 
 t.test('a protocol error ends the call before the resolver (which counts calls) is reached', async (t) => {

@@ -1,4 +1,8 @@
+import { once } from 'node:events';
+import { connect } from 'node:http2';
 import t from 'tap';
+import { establishedConnectionsHeldBy } from '../../bench/process-sockets.js';
+import { encodeRequest } from '../../src/grpc/redirect-codec.js';
 import { findFreePort } from '../../src/cluster/free-port.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
 import { startService } from '../helpers/service-process.js';
@@ -62,6 +66,37 @@ t.test('after N calls across workers, the aggregated counters equal N, split ori
   for (const name of ['process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes']) {
     t.ok([...m.keys()].some((k) => k === name || k.startsWith(`${name}{`)), `default metric ${name}`);
   }
+});
+
+t.test('a stall of one worker shows in its own event-loop series and in the handling time of the call it held', async (t) => {
+  const session = connect(`http://127.0.0.1:${service.port}`);
+  t.teardown(() => session.close());
+  await once(session, 'connect');
+  // Headers first, the message later: the call has arrived in the worker before it stalls.
+  const stream = session.request({ ':method': 'POST', ':path': '/loadBalancer.loadBalancer/Redirect', 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+  stream.on('data', () => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const holder = service.liveWorkerPids().find((pid) => establishedConnectionsHeldBy(pid, service.port, session.socket.localPort) > 0);
+  t.ok(holder, `the worker holding the connection: ${holder}`);
+  const before = parseMetrics((await scrape()).text);
+  const labels = 'grpc_type="unary",grpc_service="loadBalancer.loadBalancer",grpc_method="Redirect"';
+  const slowBefore = (before.get(`grpc_server_handling_seconds_count{${labels}}`) ?? 0) - (before.get(`grpc_server_handling_seconds_bucket{${labels},le="0.25"}`) ?? 0);
+  process.kill(holder as number, 'SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  process.kill(holder as number, 'SIGCONT');
+  const message = encodeRequest(VIDEO);
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+  const trailers = new Promise<Record<string, unknown>>((resolve) => stream.once('trailers', resolve));
+  stream.end(frame);
+  t.equal((await trailers)['grpc-status'], '0', 'the call is answered after the stall');
+  await once(stream, 'close');
+  const after = parseMetrics((await scrape()).text);
+  const slowAfter = (after.get(`grpc_server_handling_seconds_count{${labels}}`) ?? 0) - (after.get(`grpc_server_handling_seconds_bucket{${labels},le="0.25"}`) ?? 0);
+  t.equal(slowAfter - slowBefore, 1, 'grpc_server_handling_seconds counts one call slower than 250 ms: timed from its stream, not from its message');
+  const delays = [...after].filter(([name]) => name.startsWith('balancer_worker_eventloop_delay_seconds{') && name.includes('stat="max"'));
+  t.equal(delays.length, WORKERS, `one series per worker: ${delays.map(([name, value]) => `${name} ${value}`).join(', ')}`);
+  const stalled = delays.filter(([, value]) => value >= 0.3);
+  t.equal(stalled.length, 1, 'the stalled worker shows its stall, not averaged away');
 });
 
 t.test('/healthz answers 200 while workers serve; other paths 404, other methods 405', async (t) => {

@@ -112,6 +112,51 @@ t.test('a bad file is refused with one line; the running routing keeps answering
   t.equal(service.liveWorkerPids().length, 1, 'the worker still serves');
 });
 
+t.test('a reload a worker does not confirm (stalled: SIGSTOP) fails, names the worker, and every worker stays on the old routing', async (t) => {
+  const { service, file, metricsPort } = await startWithRoutingFile({ 'cdn-a.test': 1 }, { WORKERS: '2' });
+  t.teardown(() => service.stop());
+  const [stalled, other] = service.liveWorkerPids();
+  process.kill(stalled as number, 'SIGSTOP');
+  let resumed = false;
+  t.teardown(() => void (resumed || process.kill(stalled as number, 'SIGCONT')));
+  const since = service.logs.length;
+  // The file watch alone triggers it (a SIGHUP as well would queue a second attempt).
+  writeFileSync(file, routingYaml({ 'cdn-b.test': 1 }));
+  const failed = await service.waitForLog((l) => l.msg?.startsWith('routing reload failed to apply') === true, 15_000, since);
+  t.match(failed.msg, new RegExp(`1 of 2 workers did not take routing [0-9a-f]{12}, so none serves it: worker \\d+ \\(pid ${stalled}\\): no answer within 3000 ms`), 'the line names the stalled worker and why');
+  t.equal(failed.level, 50, 'an error');
+  t.notOk(service.logs.slice(since).some((l) => l.msg?.startsWith('routing reloaded') === true), 'no success was logged');
+  const before = (service.logs.find((l) => l.msg === 'starting video-balancer')?.['config'] as { routing?: { id?: string } } | undefined)?.routing?.id;
+  process.kill(stalled as number, 'SIGCONT');
+  resumed = true;
+  // The stalled worker takes the new routing, then the old one sent after it; the other went back already.
+  await service.waitForLogCount((l) => typeof l.msg === 'string' && l.msg.startsWith('serving routing') && l.pid === stalled, 2, 10_000);
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.match(metrics, /^balancer_config_last_reload_successful 0$/m, 'balancer_config_last_reload_successful 0');
+  t.match(metrics, new RegExp(`^balancer_config_info\\{routing_id="${failed['routingId']}"\\} 1$`, 'm'), 'balancer_config_info still names the routing that served');
+  t.equal(failed['routingId'], before, `which is the one from the start (${before})`);
+  // Fresh connections land on either worker: all of them answer with the old pool (or the origin, every 10th call of a worker).
+  for (let i = 0; i < 20; i++) {
+    const client = new RedirectClient(service.port, { ownConnection: true });
+    const [answer] = await answers(client, 1);
+    t.ok(answer === cdn('cdn-a.test') || answer === VIDEO, `connection ${i + 1}: the old pool (${answer})`);
+    client.close();
+  }
+  t.same(service.liveWorkerPids().sort(), [stalled, other].sort(), 'the same workers serve');
+
+  // With every worker answering, the same file reloads.
+  writeFileSync(file, routingYaml({ 'cdn-c.test': 1 }));
+  service.child.kill('SIGHUP');
+  const reloaded = await service.waitForLog((l) => l.msg?.startsWith('routing reloaded') === true, 15_000, since);
+  t.ok(reloaded, `then a reload all workers confirm succeeds (routing ${reloaded['routingId']})`);
+  await service.waitForLogCount((l) => l.msg === `serving routing ${reloaded['routingId']}`, 2);
+  const client = new RedirectClient(service.port, { ownConnection: true });
+  t.teardown(() => client.close());
+  t.ok(await until(client, 'cdn-c.test', 2000) < 2000, 'and serves');
+  const after = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.match(after, /^balancer_config_last_reload_successful 1$/m);
+});
+
 t.test('a ConfigMap-style update (a symlink swapped atomically) is followed without a signal', async (t) => {
   // As the kubelet lays a ConfigMap out: routing.yaml -> ..data/routing.yaml, ..data -> ..v1.
   const dir = mkdtempSync(join(tmpdir(), 'configmap-'));
