@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/config.js';
@@ -26,18 +26,11 @@ const tls = config.tls;
 const channelCredentials = tls
   ? credentials.createSsl(tls.ca ?? tls.cert, tls.ca ? tls.key : null, tls.ca ? tls.cert : null, { checkServerIdentity: () => undefined })
   : credentials.createInsecure();
-const Health = makeGenericClientConstructor(healthService as never, 'Health');
-const client = new Health(target, channelCredentials) as unknown as {
-  Check(
-    request: { service: string },
-    metadata: Metadata,
-    options: { deadline: number },
-    callback: (error: ServiceError | null, response?: { status: string }) => void,
-  ): void;
-  close(): void;
-};
-
-client.Check({ service: '' }, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+const check = healthService['Check'];
+if (check === undefined) throw new Error('grpc-health-check no longer defines Health/Check');
+const client = new Client(target, channelCredentials);
+const request: { service: string } = { service: '' };
+client.makeUnaryRequest<typeof request, { status?: string }>(check.path, check.requestSerialize, check.responseDeserialize, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
   client.close();
   if (error) {
     process.stdout.write(`unhealthy: ${error.details || error.message}\n`);

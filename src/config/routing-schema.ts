@@ -54,14 +54,6 @@ export const ROUTING_SCHEMA = Object.freeze({
 
 export type RoutingSettingName = keyof typeof ROUTING_SCHEMA;
 
-/** Every variable that sets routing: with CONFIG_FILE, those the file also sets are refused. */
-export const ROUTING_VARIABLES: readonly string[] = Object.freeze(Object.values(ROUTING_SCHEMA).flatMap((s) => s.variables));
-
-/** The schema entry whose environment variable is `name`. */
-export function settingOfVariable(name: string): RoutingSetting | undefined {
-  return Object.values(ROUTING_SCHEMA).find((s) => (s.variables as readonly string[]).includes(name));
-}
-
 /** The text of a range error, the same for a variable and a file key. */
 export function rangeProblem({ min, max, meaning }: IntegerSetting): string {
   return `must be a whole number from ${min} to ${max} ${meaning}`;

@@ -39,40 +39,64 @@ async function guardedServer(t: Test, maxPeerResetsPerSecond: number, maxHeaderL
   guard.attach(server);
   // Never answers, so every reset comes before the answer; a stream ended with its session's error
   // needs a listener, as the hot path and grpc-js give it.
-  server.on('stream', (stream) => stream.on('error', () => {}));
+  const received = { streams: 0 };
+  server.on('stream', (stream) => {
+    received.streams++;
+    stream.on('error', () => {});
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => {
     guard.stop();
     server.close();
   });
-  return { closed, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { closed, received, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Opens `count` calls, lets them reach the server, then cancels them all (RST_STREAM CANCEL). */
-async function cancelCalls(client: ClientHttp2Session, count: number): Promise<void> {
+/** Resolves when `condition` holds; rejects naming `what` after `timeoutMs`. */
+async function eventually(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The code of the next GOAWAY `client` receives, or a text saying none came within `timeoutMs`. */
+function nextGoaway(client: ClientHttp2Session, timeoutMs = 5000): Promise<number | string> {
+  return Promise.race([
+    new Promise<number>((resolve) => client.once('goaway', resolve)),
+    new Promise<string>((resolve) => setTimeout(() => resolve(`no GOAWAY within ${timeoutMs} ms`), timeoutMs).unref()),
+  ]);
+}
+
+/** Opens `count` calls, waits until the server has them all, then cancels them all (RST_STREAM CANCEL). */
+async function cancelCalls(client: ClientHttp2Session, received: { streams: number }, count: number): Promise<void> {
+  const before = received.streams;
   const calls = Array.from({ length: count }, () => client.request({ ':method': 'POST', ':path': '/x' }));
   for (const call of calls) call.on('error', () => {});
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await eventually(() => received.streams - before >= count, `the server received ${count} calls`);
   for (const call of calls) call.close(constants.NGHTTP2_CANCEL);
 }
 
 t.test('a client that resets unanswered calls faster than the limit is closed with GOAWAY ENHANCE_YOUR_CALM (rapid_reset)', async (t) => {
-  const { closed, url } = await guardedServer(t, 100);
+  const { closed, received, url } = await guardedServer(t, 100);
   const client = connect(url);
   client.on('error', () => {});
-  const goaway = new Promise<number>((resolve) => client.on('goaway', resolve));
-  await cancelCalls(client, 300);
+  t.teardown(() => client.destroy());
+  const goaway = nextGoaway(client);
+  await cancelCalls(client, received, 300);
   t.equal(await goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
+  await eventually(() => closed.length > 0, 'the close counted');
   t.same(closed, ['rapid_reset'], 'counted as rapid_reset');
 });
 
 t.test('a client that cancels fewer calls than the limit keeps its connection', async (t) => {
-  const { closed, url } = await guardedServer(t, 100);
+  const { closed, received, url } = await guardedServer(t, 100);
   const client = connect(url);
   t.teardown(() => client.destroy());
   let goaway = false;
   client.on('goaway', () => (goaway = true));
-  await cancelCalls(client, 60);
+  await cancelCalls(client, received, 60);
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(goaway, false, 'no GOAWAY');
   t.same(closed, [], 'nothing counted');
@@ -84,7 +108,6 @@ t.test('a connection silent long enough to be checked less often is still closed
   const client = connect(url);
   client.on('error', () => {});
   t.teardown(() => client.destroy());
-  const goaway = new Promise<number>((resolve) => client.on('goaway', resolve));
   await new Promise((resolve) => client.once('remoteSettings', resolve));
   // Ten times the sweeps after which a silent connection is checked every fifth sweep only.
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -92,13 +115,12 @@ t.test('a connection silent long enough to be checked less often is still closed
   // Header blocks over the 1 KiB limit: node:http2 resets each stream without telling JS.
   const calls = Array.from({ length: 40 }, () => client.request({ ':method': 'POST', ':path': '/x', 'x-padding': 'p'.repeat(2048) }));
   for (const call of calls) call.on('error', () => {});
-  const noGoaway = new Promise<string>((resolve) => setTimeout(() => resolve('no GOAWAY within 5 s'), 5000).unref());
-  const code = await Promise.race([goaway, noGoaway]);
+  const code = await nextGoaway(client);
   t.equal(code, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY ENHANCE_YOUR_CALM');
   if (code !== constants.NGHTTP2_ENHANCE_YOUR_CALM) return;
   const cutOffMs = performance.now() - started;
   // The server counts it on 'sessionError', which may come after the GOAWAY reached the client.
-  while (closed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await eventually(() => closed.length > 0, 'the close counted');
   t.same(closed, ['rejected_headers'], 'counted as rejected_headers');
   // A sweep every 10 ms and a silent connection every 50: far under this even on a busy machine.
   t.ok(cutOffMs < 2000, `cut off ${cutOffMs.toFixed(0)} ms after it woke up`);

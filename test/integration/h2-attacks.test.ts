@@ -1,6 +1,6 @@
 import { connect } from 'node:http2';
 import t from 'tap';
-import { ATTACKS, connectionFlood, runAttack } from '../../bench/h2-attack/attacks.js';
+import { ATTACKS, connectionFlood, RawConnection, runAttack, tinyFrameRequest } from '../../bench/h2-attack/attacks.js';
 import { ErrorCode } from '../../bench/h2-attack/frames.js';
 import { Victim } from '../../bench/h2-attack/victim.js';
 import { findFreePort } from '../../src/cluster/free-port.js';
@@ -15,12 +15,18 @@ import { startService } from '../helpers/service-process.js';
 const ATTACK_MS = 2000;
 const VICTIM_RATE = 100;
 
-const metricsPort = await findFreePort('127.0.0.1');
-const service = await startService({ WORKERS: '1', METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+/** One worker with metrics; `metricsPort` to scrape. */
+async function startMeasured(env: Record<string, string> = {}) {
+  const metricsPort = await findFreePort('127.0.0.1');
+  const service = await startService({ WORKERS: '1', METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', ...env });
+  return Object.assign(service, { metricsPort });
+}
+
+const service = await startMeasured();
 t.teardown(() => service.stop());
 
 /** balancer_connections_closed_total summed over `reasons`. */
-async function closedTotal(reasons: readonly string[]): Promise<number> {
+async function closedTotal(reasons: readonly string[], metricsPort = service.metricsPort): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   let total = 0;
   for (const reason of reasons) {
@@ -45,7 +51,12 @@ for (const { name, reasons, goaway } of attacks) {
   t.test(`${name}: the attacker is cut off, counted and logged, and the victim loses no call`, async (t) => {
     const attack = ATTACKS.find((a) => a.name === name);
     if (!attack) throw new Error(`no attack ${name}`);
-    const countedBefore = await closedTotal(reasons);
+    // A service of its own: the abuse log is rate-limited per reason (10 s), so a line an earlier
+    // attack caused would stand in for this one's.
+    const service = await startMeasured();
+    t.teardown(() => service.stop());
+    const countedBefore = await closedTotal(reasons, service.metricsPort);
+    const since = service.logs.length;
     const victim = new Victim(service.port);
     await victim.call();
     victim.start(VICTIM_RATE);
@@ -61,14 +72,36 @@ for (const { name, reasons, goaway } of attacks) {
     }
     t.equal(report.failed, 0, `no victim call failed (${report.ok} answered, p99 ${report.p99.toFixed(1)} ms)`);
     t.ok(report.ok >= (VICTIM_RATE * ATTACK_MS) / 1000 / 2, 'the victim kept being answered through the attack');
-    t.ok(await closedTotal(reasons) >= countedBefore + outcome.cutOff, `balancer_connections_closed_total{reason="${reasons.join('" or "')}"} counts them`);
-    const logged = await service.waitForLog((l) => reasons.includes(l.reason as string) && typeof l.peer === 'string' && /^(::ffff:)?127\.0\.0\.1:\d+$/.test(l.peer));
+    t.ok(await closedTotal(reasons, service.metricsPort) >= countedBefore + outcome.cutOff, `balancer_connections_closed_total{reason="${reasons.join('" or "')}"} counts them`);
+    const logged = await service.waitForLog((l) => reasons.includes(l.reason as string) && typeof l.peer === 'string' && /^(::ffff:)?127\.0\.0\.1:\d+$/.test(l.peer), 15_000, since);
     t.equal(logged.level, 40, `a warning names the reason and the peer (${logged.peer})`);
     const fresh = new Victim(service.port);
     t.ok(await fresh.call(), 'a fresh connection is answered after the attack');
     await fresh.stop();
   });
 }
+
+t.test('a request sent in 1-byte DATA frames is refused with RESOURCE_EXHAUSTED after 256 of them, and the victim loses no call', async (t) => {
+  const handled = async (code: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)).text();
+    return Number(new RegExp(`^grpc_server_handled_total\\{[^}]*grpc_code="${code}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
+  const before = await handled('RESOURCE_EXHAUSTED');
+  const victim = new Victim(service.port);
+  await victim.call();
+  victim.start(VICTIM_RATE);
+  const connection = new RawConnection(service.port);
+  await connection.accepted;
+  const started = performance.now();
+  await connection.write(tinyFrameRequest(1, 60_000));
+  while (!connection.endedStreams.has(1) && !connection.isClosed && performance.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 10));
+  const ms = performance.now() - started;
+  connection.destroy();
+  const report = await victim.stop();
+  t.ok(connection.endedStreams.has(1), `the call was answered, after ${ms.toFixed(0)} ms`);
+  t.equal(await handled('RESOURCE_EXHAUSTED'), before + 1, 'with RESOURCE_EXHAUSTED');
+  t.equal(report.failed, 0, `no victim call failed (p99 ${report.p99.toFixed(1)} ms)`);
+});
 
 t.test('1,000 connections at once are all accepted while a victim keeps being answered', async (t) => {
   const victim = new Victim(service.port);

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
+import { MIGRATE_REQ_SKIP } from '../helpers/tcp-migrate-req.js';
+import { tcpMigrateReqEnabled } from '../../src/runtime/tcp-migrate.js';
 import { establishedConnectionsHeldBy } from '../../bench/process-sockets.js';
 import { HealthClient } from '../helpers/health-client.js';
 import { RedirectClient } from '../helpers/redirect-client.js';
@@ -86,7 +88,11 @@ t.test('kill -9 of a worker: it is replaced, and only calls in flight on it fail
   // at most that one call; connections on the other worker lose none.
   const perConnection = new Map<number, number>();
   for (const f of load.failures) perConnection.set(f.connection, (perConnection.get(f.connection) ?? 0) + 1);
-  t.ok([...perConnection.values()].every((n) => n === 1), 'no connection lost more than its call in flight');
+  // Without tcp_migrate_req, a reconnection still queued at the dead worker's socket is reset, and
+  // that client's calls fail fast until its back-off ends: more than one, all UNAVAILABLE (below).
+  t.test('no connection lost more than its call in flight', { skip: tcpMigrateReqEnabled() ? false : MIGRATE_REQ_SKIP }, async (t) => {
+    t.ok([...perConnection.values()].every((n) => n === 1), `losses per connection: ${JSON.stringify([...perConnection.values()])}`);
+  });
   t.ok(
     perConnection.size <= victimConnections,
     `only connections of the dead worker lost a call: ${perConnection.size} of its ${victimConnections} (${connections - victimConnections} on the other)`,
