@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { OriginAllowList } from '../src/routing/origin-allow-list.js';
-import { RedirectRouter, type RedirectRule } from '../src/routing/redirect-router.js';
+import { RedirectRouter, singlePool, type RedirectRule } from '../src/routing/redirect-router.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '7' } } });
 const calls = Number(values.calls);
@@ -15,10 +15,10 @@ const originAllowList = new OriginAllowList(['*.origin-cluster']);
 const host = (name: string, weight = 1) => ({ baseUrl: `http://${name}`, weight });
 
 const variants: Array<[string, RedirectRule]> = [
-  ['single host', { cdnHosts: [host('cdn.example.com')], cdnPolicy: 'weighted', originEvery: 10, originAllowList }],
-  ['weighted, 3 hosts', { cdnHosts: [host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')], cdnPolicy: 'weighted', originEvery: 10, originAllowList }],
-  ['hash, 3 hosts 3:2:1', { cdnHosts: [host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')], cdnPolicy: 'hash', originEvery: 10, originAllowList }],
-  ['hash, 3 equal hosts', { cdnHosts: [host('a.example.com'), host('b.example.com'), host('c.example.com')], cdnPolicy: 'hash', originEvery: 10, originAllowList }],
+  ['single host', { pools: singlePool([host('cdn.example.com')]), originEvery: 10, originAllowList }],
+  ['weighted, 3 hosts', { pools: singlePool([host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')]), originEvery: 10, originAllowList }],
+  ['hash, 3 hosts 3:2:1', { pools: singlePool([host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')], 'hash'), originEvery: 10, originAllowList }],
+  ['hash, 3 equal hosts', { pools: singlePool([host('a.example.com'), host('b.example.com'), host('c.example.com')], 'hash'), originEvery: 10, originAllowList }],
 ];
 const videos = Array.from({ length: 1024 }, (_, i) => `http://s${i % 7}.origin-cluster/video/${i}/xcg2djHckad.m3u8?token=${i * 31}`);
 

@@ -6,12 +6,11 @@
 import { createServer, constants } from 'node:http2';
 import { decodeRequestVideo, encodeResponse } from '../../src/grpc/redirect-codec.js';
 import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
-import { RedirectRouter } from '../../src/routing/redirect-router.js';
+import { RedirectRouter, singlePool } from '../../src/routing/redirect-router.js';
 import { LISTEN_BACKLOG } from '../../src/runtime/listen-backlog.js';
 
 const router = new RedirectRouter({
-  cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
-  cdnPolicy: 'weighted',
+  pools: singlePool([{ baseUrl: 'http://cdn.example.com', weight: 1 }]),
   originEvery: 10,
   originAllowList: new OriginAllowList(['*.origin-cluster']),
 });

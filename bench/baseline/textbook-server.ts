@@ -6,11 +6,10 @@ import { loadPackageDefinition, Server, ServerCredentials, status, type sendUnar
 import { loadSync } from '@grpc/proto-loader';
 import { REDIRECT_PROTO_PATH } from '../../src/grpc/reflection.js';
 import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
-import { RedirectRouter } from '../../src/routing/redirect-router.js';
+import { RedirectRouter, singlePool } from '../../src/routing/redirect-router.js';
 
 const router = new RedirectRouter({
-  cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }],
-  cdnPolicy: 'weighted',
+  pools: singlePool([{ baseUrl: 'http://cdn.example.com', weight: 1 }]),
   originEvery: 10,
   originAllowList: new OriginAllowList(['*.origin-cluster']),
 });

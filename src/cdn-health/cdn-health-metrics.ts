@@ -1,13 +1,13 @@
 import type { Registry } from 'prom-client';
 import type { CdnHost } from '../routing/cdn-pool.js';
 import { scrapedMetric } from '../telemetry/scraped-metric.js';
-import type { CdnProber } from './cdn-prober.js';
+import type { CdnProbers } from './cdn-prober.js';
 
 /**
  * `balancer_cdn_host_up{cdn_host}` and `balancer_cdn_health_checks_total{cdn_host,result}`, read
  * when scraped from the prober running then (a reload may replace it, or stop checks altogether).
  */
-export function registerCdnHealthMetrics(registry: Registry, currentProber: () => CdnProber | undefined): void {
+export function registerCdnHealthMetrics(registry: Registry, currentProber: () => CdnProbers | undefined): void {
   const labelsOf = (hosts: readonly CdnHost[]) => hosts.map((host) => new URL(host.baseUrl).host);
   registry.registerMetric(
     scrapedMetric('balancer_cdn_host_up', 'Whether a CDN host passes its health checks (1) or not (0).', 'gauge', () => {

@@ -24,7 +24,12 @@ export async function checkUrl(url: string, timeoutMs: number): Promise<CheckRes
  * reason. A prober made for a reloaded pool takes over the state and counts of the hosts that
  * stay from the one before; a host that arrives is decided by its first check.
  */
-export class CdnProber {
+/** What a prober knew of a host, for the one that replaces it. */
+export interface HostStates {
+  stateOf(baseUrl: string): { readonly health: HostHealth; readonly checks: { success: number; failure: number } } | undefined;
+}
+
+export class CdnProber implements HostStates {
   /** Checks per host and result, read by metrics when scraped. */
   readonly checks: Array<{ success: number; failure: number }>;
   private readonly health: HostHealth[];
@@ -39,15 +44,17 @@ export class CdnProber {
     private readonly logger: Logger,
     private readonly onChange: (upHosts: readonly string[]) => void,
     private readonly check: (url: string, timeoutMs: number) => Promise<CheckResult> = checkUrl,
-    previous?: CdnProber,
+    previous?: HostStates,
   ) {
-    const before = (host: CdnHost) => previous?.hosts.findIndex((h) => h.baseUrl === host.baseUrl) ?? -1;
-    this.health = hosts.map((host) => {
-      const i = before(host);
-      return i >= 0 ? (previous?.health[i] as HostHealth).withThresholds(settings.fall, settings.rise) : new HostHealth(settings.fall, settings.rise);
-    });
-    this.checks = hosts.map((host) => ({ ...(previous?.checks[before(host)] ?? { success: 0, failure: 0 }) }));
-    this.fresh = hosts.map((host) => before(host) < 0);
+    const before = hosts.map((host) => previous?.stateOf(host.baseUrl));
+    this.health = before.map((state) => state?.health.withThresholds(settings.fall, settings.rise) ?? new HostHealth(settings.fall, settings.rise));
+    this.checks = before.map((state) => ({ ...(state?.checks ?? { success: 0, failure: 0 }) }));
+    this.fresh = before.map((state) => state === undefined);
+  }
+
+  stateOf(baseUrl: string) {
+    const i = this.hosts.findIndex((h) => h.baseUrl === baseUrl);
+    return i < 0 ? undefined : { health: this.health[i] as HostHealth, checks: this.checks[i] as { success: number; failure: number } };
   }
 
   get up(): readonly boolean[] {
@@ -108,36 +115,85 @@ export class CdnProber {
   }
 }
 
-/** A prober that has done its first round (so that nothing serves before it), and checks on from then. */
-export async function startCdnProber(
-  hosts: readonly CdnHost[],
-  settings: CdnHealthCheck,
-  logger: Logger,
-  onChange: (upHosts: readonly string[]) => void,
-  previous?: CdnProber,
-): Promise<CdnProber> {
-  const prober = new CdnProber(hosts, settings, logger, onChange, checkUrl, previous);
-  await prober.firstRound();
-  prober.start();
-  logger.info({ hosts: hosts.map((h) => h.baseUrl), path: settings.path, intervalMs: settings.intervalMs }, 'health-checking the CDN hosts');
-  return prober;
+/** A pool's hosts and how they are checked (none: always up). */
+export interface ProbedPool {
+  readonly hosts: readonly CdnHost[];
+  readonly health: CdnHealthCheck | undefined;
 }
 
 /**
- * The prober for a new routing: none without health checks; else one for its hosts that takes
- * over the state of the hosts that stay (and checks new ones at once), replacing `previous`.
+ * The probers of every pool that has health checks, as one: the up set of all pools (the hosts
+ * of a pool without checks are always up), and the checked hosts with their state and counts.
+ */
+export class CdnProbers implements HostStates {
+  constructor(
+    private readonly probers: readonly CdnProber[],
+    private readonly unchecked: readonly CdnHost[],
+  ) {}
+
+  /** The checked hosts; `up` and `checks` go by the same index. */
+  get hosts(): readonly CdnHost[] {
+    return this.probers.flatMap((p) => p.hosts);
+  }
+
+  get up(): readonly boolean[] {
+    return this.probers.flatMap((p) => p.up);
+  }
+
+  get checks(): ReadonlyArray<{ success: number; failure: number }> {
+    return this.probers.flatMap((p) => p.checks);
+  }
+
+  /** The base URLs of the hosts that are up, in every pool. */
+  get upHosts(): readonly string[] {
+    return [...this.probers.flatMap((p) => p.upHosts), ...this.unchecked.map((h) => h.baseUrl)];
+  }
+
+  stateOf(baseUrl: string) {
+    for (const prober of this.probers) {
+      const state = prober.stateOf(baseUrl);
+      if (state) return state;
+    }
+    return undefined;
+  }
+
+  start(): void {
+    for (const prober of this.probers) prober.start();
+  }
+
+  stop(): void {
+    for (const prober of this.probers) prober.stop();
+  }
+}
+
+/**
+ * The probers for a new routing: none when no pool has health checks; else one per checked
+ * pool, each taking over the state of the hosts that stay (and checking new ones at once), after
+ * a first round of all of them, replacing `previous`. `onChange` gets the up set of all pools.
  */
 export async function replaceCdnProber(
-  previous: CdnProber | undefined,
-  hosts: readonly CdnHost[],
-  settings: CdnHealthCheck | undefined,
+  previous: CdnProbers | undefined,
+  pools: readonly ProbedPool[],
   logger: Logger,
   onChange: (upHosts: readonly string[]) => void,
-): Promise<CdnProber | undefined> {
+): Promise<CdnProbers | undefined> {
+  if (!pools.some((pool) => pool.health !== undefined)) {
+    previous?.stop();
+    return undefined;
+  }
   // Quiet until its first round is done: until the caller has sent the new routing with the new
-  // prober's up set, an up set of the new pool would be applied to the old one.
+  // probers' up set, an up set of the new pools would be applied to the old ones.
   let started = false;
-  const next = settings && (await startCdnProber(hosts, settings, logger, (up) => started && onChange(up), previous));
+  let next: CdnProbers | undefined;
+  const report = () => started && next && onChange(next.upHosts);
+  const probers = pools.flatMap((pool) => (pool.health ? [new CdnProber(pool.hosts, pool.health, logger, report, checkUrl, previous)] : []));
+  next = new CdnProbers(probers, pools.flatMap((pool) => (pool.health ? [] : pool.hosts)));
+  await Promise.all(probers.map((prober) => prober.firstRound()));
+  for (const [i, prober] of probers.entries()) {
+    const settings = pools.filter((pool) => pool.health)[i]?.health as CdnHealthCheck;
+    logger.info({ hosts: prober.hosts.map((h) => h.baseUrl), path: settings.path, intervalMs: settings.intervalMs }, 'health-checking the CDN hosts');
+  }
+  next.start();
   started = true;
   previous?.stop();
   return next;

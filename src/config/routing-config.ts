@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OriginAllowList } from '../routing/origin-allow-list.js';
-import type { RedirectRule } from '../routing/redirect-router.js';
+import { DEFAULT_POOL, type CdnPoolRule, type PooledHost, type RedirectRule } from '../routing/redirect-router.js';
 import type { UrlSigning } from '../routing/signing/create-url-signer.js';
 import { loadCdnHealthCheck, type CdnHealthCheck, type ReadInteger } from './cdn-health.js';
 import { loadCdnHosts } from './cdn-hosts.js';
@@ -8,15 +8,25 @@ import { loadCdnSigning } from './cdn-signing.js';
 import { ConfigError } from './config-error.js';
 import { parseRoutingFile } from './routing-file.js';
 import { ROUTING_SCHEMA } from './routing-schema.js';
+import { loadSteering, type SteeringConfig } from './steering-config.js';
+
+/** A CDN pool with how its hosts are checked. */
+export interface CdnPoolConfig extends CdnPoolRule {
+  /** CDN health checks; undefined = none (every host is always up). */
+  readonly health: CdnHealthCheck | undefined;
+  readonly signing: UrlSigning | undefined;
+}
 
 /**
  * What may change while the service runs: the rule's settings and how CDN hosts are checked.
  * Built whole, frozen, and replaced whole by a reload (never changed in place).
  */
 export interface RoutingConfig extends RedirectRule {
-  /** CDN health checks; undefined = none (every host is always up). */
-  readonly cdnHealth: CdnHealthCheck | undefined;
-  readonly signing: UrlSigning | undefined;
+  /** The pools, `default` first; today's single-pool forms are the pool `default`. */
+  readonly pools: readonly CdnPoolConfig[];
+  /** Every CDN host of every pool, pool by pool. */
+  readonly cdnHosts: readonly PooledHost[];
+  readonly steering: SteeringConfig | undefined;
   /** A short identifier of these settings (a hash), shown in metrics and logs. */
   readonly id: string;
 }
@@ -48,15 +58,24 @@ export function loadRouting(env: Environment, file: RoutingFile | undefined, rea
   // What the file does not set comes from the environment (or its default).
   const cdn = loadCdnHosts(optional('CDN_HOST'), optional('CDN_HOSTS'), optional('CDN_POLICY'));
   const originEvery = fromFile?.originEvery ?? readInteger(ROUTING_SCHEMA.originEvery);
+  const pools: readonly CdnPoolConfig[] = fromFile?.pools ?? [
+    Object.freeze({
+      name: DEFAULT_POOL,
+      hosts: fromFile?.cdnHosts ?? cdn.cdnHosts,
+      policy: fromFile?.cdnPolicy ?? cdn.cdnPolicy,
+      health: fromFile?.set.has('healthPath') ? fromFile.cdnHealth : loadCdnHealthCheck(optional('CDN_HEALTH_PATH'), readInteger),
+      signing: fromFile?.set.has('signingScheme')
+        ? fromFile.signing
+        : loadCdnSigning(optional('CDN_SIGNING'), optional('CDN_SIGNING_SECRET'), optional('CDN_SIGNING_SECRET_FILE'), readInteger),
+    }),
+  ];
+  const poolIndex = new Map(pools.map((pool, i) => [pool.name, i]));
   const rule = {
-    cdnHosts: fromFile?.cdnHosts ?? cdn.cdnHosts,
-    cdnPolicy: fromFile?.cdnPolicy ?? cdn.cdnPolicy,
+    pools: Object.freeze(pools),
+    cdnHosts: Object.freeze(pools.flatMap((pool) => pool.hosts.map((host) => Object.freeze({ ...host, pool: pool.name })))),
     originEvery,
     originAllowList: fromFile?.originAllowList ?? loadOriginAllowList(optional('ORIGIN_HOSTS')),
-    cdnHealth: fromFile?.set.has('healthPath') ? fromFile.cdnHealth : loadCdnHealthCheck(optional('CDN_HEALTH_PATH'), readInteger),
-    signing: fromFile?.set.has('signingScheme')
-      ? fromFile.signing
-      : loadCdnSigning(optional('CDN_SIGNING'), optional('CDN_SIGNING_SECRET'), optional('CDN_SIGNING_SECRET_FILE'), readInteger),
+    steering: fromFile?.steering && file ? loadSteering(fromFile.steering, poolIndex, file.path) : undefined,
   };
   return Object.freeze({ ...rule, id: routingId(rule) });
 }
@@ -69,23 +88,34 @@ function loadOriginAllowList(originHosts = '*.origin-cluster'): OriginAllowList 
   }
 }
 
-/** The routing as plain data, for logs and `check-config`: the signing secret never appears. */
+/** A pool as plain data: the signing secret never appears. */
+function describePool(pool: CdnPoolConfig): Record<string, unknown> {
+  return {
+    policy: pool.policy,
+    hosts: pool.hosts.map((h) => ({ host: h.baseUrl, weight: h.weight })),
+    health: pool.health ?? null,
+    signing: pool.signing ? { scheme: pool.signing.scheme, ttlSeconds: pool.signing.ttlSeconds } : null,
+  };
+}
+
+/**
+ * The routing as plain data, for logs and `check-config`: the signing secret never appears. One
+ * pool and no steering is described as before pools existed (so its identifier stays the same).
+ */
 export function describeRouting(routing: Omit<RoutingConfig, 'id'> & { id?: string }): Record<string, unknown> {
+  const single = routing.pools.length === 1 && routing.steering === undefined;
   return {
     ...(routing.id !== undefined && { id: routing.id }),
-    cdn: {
-      policy: routing.cdnPolicy,
-      hosts: routing.cdnHosts.map((h) => ({ host: h.baseUrl, weight: h.weight })),
-      health: routing.cdnHealth ?? null,
-      signing: routing.signing ? { scheme: routing.signing.scheme, ttlSeconds: routing.signing.ttlSeconds } : null,
-    },
+    cdn: single ? describePool(routing.pools[0] as CdnPoolConfig) : { pools: Object.fromEntries(routing.pools.map((pool) => [pool.name, describePool(pool)])) },
+    ...(routing.steering && { steering: routing.steering.description }),
     origin: { every: routing.originEvery, hosts: routing.originAllowList.patterns },
   };
 }
 
 /** The first 12 hex digits of a SHA-256 of the routing (a secret counts by its own hash only). */
 function routingId(routing: Omit<RoutingConfig, 'id'>): string {
-  const secret = routing.signing ? createHash('sha256').update(routing.signing.secret.reveal()).digest('hex') : null;
+  const secrets = routing.pools.map((pool) => (pool.signing ? createHash('sha256').update(pool.signing.secret.reveal()).digest('hex') : null));
+  const secret = secrets.length === 1 ? secrets[0] : secrets;
   return createHash('sha256')
     .update(JSON.stringify({ ...describeRouting(routing), secret }))
     .digest('hex')
@@ -102,12 +132,28 @@ export function routingChanges(before: RoutingConfig, after: RoutingConfig): Rec
     hostsRemoved: [...old.keys()].filter((h) => !now.has(h)),
     hostsReweighted: [...now].filter(([h, w]) => old.has(h) && old.get(h) !== w).map(([h, w]) => `${h}: ${old.get(h)} -> ${w}`),
   };
-  const a = describeRouting(before) as { cdn: Record<string, unknown>; origin: Record<string, unknown> };
-  const b = describeRouting(after) as typeof a;
   const other: string[] = [];
-  for (const key of ['policy', 'health', 'signing'] as const) if (JSON.stringify(a.cdn[key]) !== JSON.stringify(b.cdn[key])) other.push(`cdn.${key}`);
-  if (before.signing && after.signing && before.signing.secret.reveal() !== after.signing.secret.reveal()) other.push('cdn.signing.secret');
-  for (const key of ['every', 'hosts'] as const) if (JSON.stringify(a.origin[key]) !== JSON.stringify(b.origin[key])) other.push(`origin.${key}`);
+  const poolsBefore = new Map(before.pools.map((pool) => [pool.name, pool]));
+  const single = before.pools.length === 1 && after.pools.length === 1;
+  for (const pool of after.pools) {
+    const old = poolsBefore.get(pool.name);
+    const prefix = single ? 'cdn' : `cdn.pools.${pool.name}`;
+    if (old === undefined) {
+      other.push(prefix);
+      continue;
+    }
+    const a = describePool(old);
+    const b = describePool(pool);
+    for (const key of ['policy', 'health', 'signing'] as const) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) other.push(`${prefix}.${key}`);
+    if (old.signing && pool.signing && old.signing.secret.reveal() !== pool.signing.secret.reveal()) other.push(`${prefix}.signing.secret`);
+  }
+  for (const pool of before.pools) if (!after.pools.some((p) => p.name === pool.name)) other.push(`cdn.pools.${pool.name}`);
+  if (JSON.stringify(before.steering?.description ?? null) !== JSON.stringify(after.steering?.description ?? null)) other.push('steering');
+  for (const key of ['every', 'hosts'] as const) {
+    const a = key === 'every' ? before.originEvery : before.originAllowList.patterns;
+    const b = key === 'every' ? after.originEvery : after.originAllowList.patterns;
+    if (JSON.stringify(a) !== JSON.stringify(b)) other.push(`origin.${key}`);
+  }
   changes['otherKeys'] = [...new Set(other)];
   return changes;
 }

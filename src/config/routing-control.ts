@@ -1,4 +1,4 @@
-import { replaceCdnProber, type CdnProber } from '../cdn-health/cdn-prober.js';
+import { replaceCdnProber, type CdnProbers } from '../cdn-health/cdn-prober.js';
 import type { Logger } from '../logging/logger.js';
 import { staticReloadStatus } from '../telemetry/reload-metrics.js';
 import type { Config } from './config.js';
@@ -23,7 +23,7 @@ export interface RoutingControlOptions {
 }
 
 export interface RoutingControl {
-  readonly prober: CdnProber | undefined;
+  readonly prober: CdnProbers | undefined;
   readonly status: () => ReloadStatus;
   stop(): void;
 }
@@ -35,19 +35,19 @@ export interface RoutingControl {
  * published (replaceCdnProber keeps it quiet until then).
  */
 export async function startRoutingControl({ config, env, routingText, logger, publishUp, publish }: RoutingControlOptions): Promise<RoutingControl> {
-  let prober = await replaceCdnProber(undefined, config.routing.cdnHosts, config.routing.cdnHealth, logger, publishUp);
+  let prober = await replaceCdnProber(undefined, config.routing.pools, logger, publishUp);
   const upHosts = () => (prober ? prober.upHosts : null);
   await publish(config.routing, routingText ?? null, upHosts());
   let serving = { routing: config.routing, text: routingText ?? null };
   const reloader =
     config.configFile !== undefined && routingText !== undefined
       ? new RoutingReloader(env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing, text) => {
-          prober = await replaceCdnProber(prober, routing.cdnHosts, routing.cdnHealth, logger, publishUp);
+          prober = await replaceCdnProber(prober, routing.pools, logger, publishUp);
           try {
             await publish(routing, text, upHosts());
           } catch (error) {
             // Back to what served, everywhere: some may have taken the new routing already.
-            prober = await replaceCdnProber(prober, serving.routing.cdnHosts, serving.routing.cdnHealth, logger, publishUp);
+            prober = await replaceCdnProber(prober, serving.routing.pools, logger, publishUp);
             await Promise.resolve(publish(serving.routing, serving.text, upHosts())).catch((again: unknown) =>
               logger.error({ err: again }, `cannot publish routing ${serving.routing.id} again: ${(again as Error).message}`),
             );

@@ -8,6 +8,32 @@ import { healthPathProblem, type CdnHealthCheck } from './cdn-health.js';
 import { readSecretFile } from './cdn-signing.js';
 import { ConfigError } from './config-error.js';
 import { MAX_CDN_WEIGHT, rangeProblem, ROUTING_SCHEMA, type RoutingSetting, type RoutingSettingName } from './routing-schema.js';
+import { CONTINENT_CODES, COUNTRY_CODES } from './country-codes.js';
+import { DEFAULT_POOL } from '../routing/redirect-router.js';
+import { parseNetwork, type Network } from '../routing/steering/network-table.js';
+
+/** A named CDN pool as the file gives it. */
+export interface CdnPoolSettings {
+  readonly name: string;
+  readonly hosts: readonly CdnHost[];
+  readonly policy: CdnPolicy;
+  readonly health: CdnHealthCheck | undefined;
+  readonly signing: UrlSigning | undefined;
+}
+
+/** The `steering` section, checked key by key; files and pool names are checked when it is loaded. */
+export interface SteeringSettings {
+  readonly trustedProxies: ReadonlyArray<{ readonly network: Network; readonly key: string }>;
+  readonly zones: ReadonlyArray<{ readonly name: string; readonly pool: string; readonly key: string; readonly networks: ReadonlyArray<{ readonly network: Network; readonly key: string }> }>;
+  readonly coverageZoneFile: string | undefined;
+  readonly geo:
+    | {
+        readonly database: string;
+        readonly countries: ReadonlyArray<{ readonly code: string; readonly pool: string; readonly key: string }>;
+        readonly continents: ReadonlyArray<{ readonly code: string; readonly pool: string; readonly key: string }>;
+      }
+    | undefined;
+}
 
 /** What a routing file sets: only the settings it names, and which those are. */
 export interface RoutingFileSettings {
@@ -16,12 +42,15 @@ export interface RoutingFileSettings {
   readonly cdnPolicy?: CdnPolicy;
   readonly cdnHealth?: CdnHealthCheck;
   readonly signing?: UrlSigning;
+  /** `cdn.pools`: every pool, `default` first. */
+  readonly pools?: readonly CdnPoolSettings[];
+  readonly steering?: SteeringSettings;
   readonly originEvery?: number;
   readonly originAllowList?: OriginAllowList;
 }
 
 /** A problem at a key of the file: ConfigError('CONFIG_FILE', path, 'cdn.hosts[1].weight: ...'). */
-class FileProblem extends Error {
+export class FileProblem extends Error {
   constructor(
     readonly key: string,
     readonly problem: string,
@@ -107,6 +136,85 @@ function signing(value: Json, key: string): UrlSigning {
   });
 }
 
+const POOL_KEYS = ['hosts', 'policy', 'health', 'signing'] as const;
+const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function policy(value: Json, key: string): CdnPolicy {
+  if (value !== 'weighted' && value !== 'hash') throw new FileProblem(key, 'expected weighted or hash');
+  return value;
+}
+
+/** `cdn.pools`: name -> { hosts, policy, health, signing }; `default` is required and comes first. */
+function pools(value: Json, key: string): CdnPoolSettings[] {
+  if (!isObject(value) || Object.keys(value).length === 0) throw new FileProblem(key, 'must be a mapping of pool names to { hosts, policy, health, signing }');
+  if (value[DEFAULT_POOL] === undefined) throw new FileProblem(key, `must name a pool "${DEFAULT_POOL}" (it serves every viewer nothing else places)`);
+  const seen = new Map<string, string>();
+  const result = Object.entries(value).map(([name, entry]) => {
+    const at = `${key}.${name}`;
+    if (!POOL_NAME.test(name)) throw new FileProblem(at, 'a pool name is letters, digits, ".", "_" and "-", at most 63 characters');
+    const fields = object(entry, at, POOL_KEYS);
+    if (fields['hosts'] === undefined) throw new FileProblem(`${at}.hosts`, 'is required');
+    const hosts = cdnHosts(fields['hosts'], `${at}.hosts`);
+    hosts.forEach((host, i) => {
+      const other = seen.get(host.baseUrl);
+      if (other !== undefined) throw new FileProblem(`${at}.hosts[${i}].host`, `${host.baseUrl} is in pool ${other} too: a host belongs to one pool`);
+      seen.set(host.baseUrl, name);
+    });
+    return Object.freeze({
+      name,
+      hosts: Object.freeze(hosts),
+      policy: fields['policy'] === undefined ? 'weighted' : policy(fields['policy'], `${at}.policy`),
+      health: fields['health'] === undefined ? undefined : health(fields['health'], `${at}.health`),
+      signing: fields['signing'] === undefined ? undefined : signing(fields['signing'], `${at}.signing`),
+    });
+  });
+  return [...result.filter((p) => p.name === DEFAULT_POOL), ...result.filter((p) => p.name !== DEFAULT_POOL)];
+}
+
+function networkList(value: Json, key: string): Array<{ network: Network; key: string }> {
+  if (!Array.isArray(value) || value.length === 0) throw new FileProblem(key, 'must be a list of networks in CIDR notation (10.0.0.0/8, 2001:db8::/32)');
+  return value.map((entry, i) => {
+    const at = `${key}[${i}]`;
+    const network = typeof entry === 'string' ? parseNetwork(entry.trim()) : undefined;
+    if (network === undefined) throw new FileProblem(at, `${JSON.stringify(entry)} is not a network in CIDR notation (10.0.0.0/8, 2001:db8::/32)`);
+    return { network, key: at };
+  });
+}
+
+function codeMap(value: Json, key: string, codes: ReadonlySet<string>, what: string): Array<{ code: string; pool: string; key: string }> {
+  if (!isObject(value)) throw new FileProblem(key, `must be a mapping of ${what} codes to pool names`);
+  return Object.entries(value).map(([code, pool]) => {
+    const at = `${key}.${code}`;
+    if (!codes.has(code)) throw new FileProblem(at, `${JSON.stringify(code)} is not ${what === 'country' ? 'an ISO 3166-1 alpha-2 country code (upper case, e.g. DE)' : `a continent code (${[...codes].join(', ')})`}`);
+    return { code, pool: text(pool, at), key: at };
+  });
+}
+
+function steering(value: Json, key: string): SteeringSettings {
+  const fields = object(value, key, ['trustedProxies', 'zones', 'coverageZoneFile', 'geo']);
+  const zones = fields['zones'] === undefined ? [] : fields['zones'];
+  if (!Array.isArray(zones)) throw new FileProblem(`${key}.zones`, 'must be a list of { name, networks, pool }');
+  let geo: SteeringSettings['geo'];
+  if (fields['geo'] !== undefined) {
+    const g = object(fields['geo'], `${key}.geo`, ['database', 'countries', 'continents']);
+    geo = {
+      database: text(g['database'], `${key}.geo.database`),
+      countries: g['countries'] === undefined ? [] : codeMap(g['countries'], `${key}.geo.countries`, COUNTRY_CODES, 'country'),
+      continents: g['continents'] === undefined ? [] : codeMap(g['continents'], `${key}.geo.continents`, CONTINENT_CODES, 'continent'),
+    };
+  }
+  return Object.freeze({
+    trustedProxies: fields['trustedProxies'] === undefined ? [] : networkList(fields['trustedProxies'], `${key}.trustedProxies`),
+    zones: zones.map((entry, i) => {
+      const at = `${key}.zones[${i}]`;
+      const zone = object(entry, at, ['name', 'networks', 'pool']);
+      return { name: text(zone['name'], `${at}.name`), pool: text(zone['pool'], `${at}.pool`), key: at, networks: networkList(zone['networks'], `${at}.networks`) };
+    }),
+    coverageZoneFile: fields['coverageZoneFile'] === undefined ? undefined : text(fields['coverageZoneFile'], `${key}.coverageZoneFile`),
+    geo,
+  });
+}
+
 function originHosts(value: Json, key: string): OriginAllowList {
   if (!Array.isArray(value) || value.length === 0) throw new FileProblem(key, 'must be a list of host names or *.suffix wildcards');
   const patterns = value.map((entry, i) => text(entry, `${key}[${i}]`));
@@ -127,19 +235,24 @@ export function parseRoutingFile(path: string, source: string): RoutingFileSetti
     const error = document.errors[0];
     if (error) throw new FileProblem(`line ${error.linePos?.[0].line ?? '?'}`, `not valid YAML (${error.message.split('\n')[0]})`);
     const root = document.toJS() as Json;
-    if (root === null || root === undefined) throw new FileProblem('(file)', 'is empty; expected the keys cdn and/or origin');
-    const top = object(root, '', ['cdn', 'origin']);
+    if (root === null || root === undefined) throw new FileProblem('(file)', 'is empty; expected the keys cdn, origin and/or steering');
+    const top = object(root, '', ['cdn', 'origin', 'steering']);
     const set = new Set<RoutingSettingName>();
     const result: { -readonly [K in keyof RoutingFileSettings]: RoutingFileSettings[K] } = { set };
     if (top['cdn'] !== undefined) {
-      const cdn = object(top['cdn'], 'cdn', ['policy', 'hosts', 'health', 'signing']);
+      const cdn = object(top['cdn'], 'cdn', ['policy', 'hosts', 'health', 'signing', 'pools']);
+      if (cdn['pools'] !== undefined) {
+        const single = POOL_KEYS.find((name) => cdn[name] !== undefined);
+        if (single !== undefined) throw new FileProblem(`cdn.${single}`, 'cannot be given with cdn.pools: set it in each pool (cdn.pools.NAME.' + single + ')');
+        result.pools = Object.freeze(pools(cdn['pools'], 'cdn.pools'));
+        for (const name of ['cdnHosts', 'cdnPolicy', 'healthPath', 'healthIntervalMs', 'healthTimeoutMs', 'healthFall', 'healthRise', 'signingScheme', 'signingSecretFile', 'signingTtlSeconds'] as const) set.add(name);
+      }
       if (cdn['hosts'] !== undefined) {
         result.cdnHosts = Object.freeze(cdnHosts(cdn['hosts'], 'cdn.hosts'));
         set.add('cdnHosts');
       }
       if (cdn['policy'] !== undefined) {
-        if (cdn['policy'] !== 'weighted' && cdn['policy'] !== 'hash') throw new FileProblem('cdn.policy', 'expected weighted or hash');
-        result.cdnPolicy = cdn['policy'];
+        result.cdnPolicy = policy(cdn['policy'], 'cdn.policy');
         set.add('cdnPolicy');
       }
       if (cdn['health'] !== undefined) {
@@ -151,6 +264,7 @@ export function parseRoutingFile(path: string, source: string): RoutingFileSetti
         for (const name of ['signingScheme', 'signingSecretFile', 'signingTtlSeconds'] as const) set.add(name);
       }
     }
+    if (top['steering'] !== undefined) result.steering = steering(top['steering'], 'steering');
     if (top['origin'] !== undefined) {
       const origin = object(top['origin'], 'origin', ['every', 'hosts']);
       if (origin['every'] !== undefined) {

@@ -21,14 +21,17 @@ export interface ReloadStatus {
  * Re-reads and validates CONFIG_FILE on SIGHUP and when the file changes, and hands a routing
  * that validates to `apply`; one that does not is refused with one log line, and the running
  * routing stays. Watches the file's folder rather than the file: a Kubernetes ConfigMap update
- * swaps a symlink (`..data`) in that folder, which a watch on the file itself never sees.
+ * swaps a symlink (`..data`) in that folder, which a watch on the file itself never sees; and
+ * likewise the folders of the coverage zone file and geolocation database its steering reads.
  */
 export class RoutingReloader {
   private routing: RoutingConfig;
   private text: string | undefined;
   private successful = true;
   private lastSuccessSeconds = Date.now() / 1000;
-  private watcher: FSWatcher | undefined;
+  /** One watch per folder: the routing file's, and those of the files its steering reads. */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private debounce: NodeJS.Timeout | undefined;
   /** Reloads run one at a time; a trigger during one runs once more after it. */
   private running: Promise<void> | undefined;
@@ -73,9 +76,10 @@ export class RoutingReloader {
     let routing: RoutingConfig;
     try {
       text = readRoutingFile(this.configFile);
-      // A folder event that did not change the text (another file, a touch) is no reload.
-      if (trigger === 'file changed' && text === this.text) return;
       routing = loadRouting(this.env, { path: this.configFile, text }, routingInteger(this.env));
+      // A folder event that changed nothing (another file, a touch) is no reload; a changed
+      // coverage zone file or database changes the routing's identifier, the text or not.
+      if (trigger === 'file changed' && text === this.text && routing.id === this.routing.id) return;
     } catch (error) {
       this.successful = false;
       this.logger.error(
@@ -97,27 +101,46 @@ export class RoutingReloader {
     this.successful = true;
     this.lastSuccessSeconds = Date.now() / 1000;
     this.logger.info({ trigger, routingId: routing.id, ...changes }, `routing reloaded: now serving routing ${routing.id}`);
+    if (this.watching) this.watchFiles();
   }
 
-  /** Reloads whenever the file's folder changes, debounced. */
+  /** Reloads whenever the routing file's folder, or the folder of a file its steering reads, changes; debounced. */
   watch(): void {
-    const folder = dirname(this.configFile);
-    const name = basename(this.configFile);
-    try {
-      this.watcher = watch(folder, { persistent: false }, (_event, changed) => {
-        // A ConfigMap names its swap `..data`; an editor may write a temporary file first.
-        if (changed !== null && changed !== name && !changed.startsWith('..')) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.reload('file changed'), RELOAD_DEBOUNCE_MS);
-      });
-      this.watcher.on('error', (error) => this.logger.error({ err: error, folder }, `stopped watching ${folder} for routing changes`));
-    } catch (error) {
-      this.logger.warn({ err: error, folder }, `cannot watch ${folder}: the routing reloads on SIGHUP only`);
+    this.watching = true;
+    this.watchFiles();
+  }
+
+  private watchFiles(): void {
+    const names = new Map<string, Set<string>>();
+    for (const file of [this.configFile, ...(this.routing.steering?.files ?? [])]) {
+      const folder = dirname(file);
+      names.set(folder, (names.get(folder) ?? new Set()).add(basename(file)));
+    }
+    for (const [folder, watcher] of this.watchers) {
+      if (names.has(folder)) continue;
+      watcher.close();
+      this.watchers.delete(folder);
+    }
+    for (const [folder, files] of names) {
+      this.watchers.get(folder)?.close();
+      try {
+        const watcher = watch(folder, { persistent: false }, (_event, changed) => {
+          // A ConfigMap names its swap `..data`; an editor may write a temporary file first.
+          if (changed !== null && !files.has(changed) && !changed.startsWith('..')) return;
+          clearTimeout(this.debounce);
+          this.debounce = setTimeout(() => void this.reload('file changed'), RELOAD_DEBOUNCE_MS);
+        });
+        watcher.on('error', (error) => this.logger.error({ err: error, folder }, `stopped watching ${folder} for routing changes`));
+        this.watchers.set(folder, watcher);
+      } catch (error) {
+        this.logger.warn({ err: error, folder }, `cannot watch ${folder}: the routing reloads on SIGHUP only`);
+      }
     }
   }
 
   stop(): void {
     clearTimeout(this.debounce);
-    this.watcher?.close();
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
   }
 }

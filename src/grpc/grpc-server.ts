@@ -1,5 +1,6 @@
-import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { Http2SecureServer, Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { Server, ServerCredentials, type ChannelOptions, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
+import { viewerOf, type ForwardingHeaders } from '../edge/viewer-address.js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConnectionLimits } from '../config/config.js';
 import type { TlsFiles } from '../config/tls-files.js';
@@ -8,7 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CallStats } from './call-stats.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { ConnectionGuard, ConnectionStats } from './connection-guard.js';
-import { useStreamTables } from './node-http2-internals.js';
+import { socketOf, useStreamTables } from './node-http2-internals.js';
 import { addHttp2ServerOptions, http2ServersOf, interceptMethodStreams, listenWithReusePort, methodStreamsIntercepted } from './grpc-js-internals.js';
 import { createReflectionService } from './reflection.js';
 import { createRedirectHotPath } from './redirect-hot-path.js';
@@ -77,6 +78,28 @@ function timeRedirectStreams(server: Http2Server | Http2SecureServer, stats: Cal
   });
 }
 
+/** The peer's address of a session, read once per connection (`session.socket` is a Proxy). */
+function remoteAddressOf(session: Http2Session): string | undefined {
+  return (socketOf(session) ?? session.socket)?.remoteAddress;
+}
+
+/** grpc-js's peer string (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`, `1.2.3.4:5`) as an address. */
+export function peerAddressOf(peer: string): string | undefined {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  if (bare.startsWith('[')) return bare.slice(1, bare.indexOf(']'));
+  const colon = bare.lastIndexOf(':');
+  return colon < 0 ? bare : bare.slice(0, colon);
+}
+
+/** The forwarding headers of a call's metadata, as node:http2 gives them to the hot path. */
+function forwardingHeadersOf(metadata: Metadata): ForwardingHeaders {
+  const first = (name: string) => {
+    const values = metadata.get(name).map(String);
+    return values.length === 0 ? undefined : values.join(',');
+  };
+  return { forwarded: first('forwarded'), 'x-forwarded-for': first('x-forwarded-for'), 'x-real-ip': first('x-real-ip') };
+}
+
 /** Which code answers Redirect once the server listens. */
 export type RedirectPath = 'hot path' | 'grpc-js';
 
@@ -125,10 +148,27 @@ export class GrpcServer {
       },
       options.connectionStats,
     );
-    const resolve = createRedirectResolver(options.router, options.logger);
-    this.server.addService(redirectServiceDefinition, { Redirect: createRedirectHandler(resolve, options.stats) });
+    const router = options.router;
+    const resolve = createRedirectResolver(router, options.logger);
+    // The viewer only matters when the routing steers: without steering no address is parsed.
+    const viewerOfCall = (call: ServerUnaryCall<Buffer, string>) => {
+      const steering = router.rule.steering;
+      if (steering === undefined) return undefined;
+      return viewerOf(call, peerAddressOf(call.getPeer()), forwardingHeadersOf(call.metadata), steering.trustedProxies);
+    };
+    this.server.addService(redirectServiceDefinition, { Redirect: createRedirectHandler(resolve, options.stats, viewerOfCall) });
     if (options.hotPath) {
-      const hotPath = createRedirectHotPath({ resolve, stats: options.stats, maxMessageBytes: MAX_MESSAGE_BYTES, methodPath: REDIRECT_METHOD_PATH });
+      const hotPath = createRedirectHotPath({
+        resolve,
+        stats: options.stats,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        methodPath: REDIRECT_METHOD_PATH,
+        viewerOf: (session, headers) => {
+          const steering = router.rule.steering;
+          if (steering === undefined || session === undefined) return undefined;
+          return viewerOf(session, remoteAddressOf(session), headers, steering.trustedProxies);
+        },
+      });
       interceptMethodStreams(this.server, REDIRECT_METHOD_PATH, hotPath);
     }
     this.health.addToServer(this.server);

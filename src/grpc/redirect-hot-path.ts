@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants as http2 } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import type { CallStats } from './call-stats.js';
@@ -16,9 +16,12 @@ import {
 } from './grpc-wire.js';
 import { encodeResponse } from './redirect-codec.js';
 import type { RedirectResolver } from './redirect-service.js';
+import type { Viewer } from '../routing/viewer.js';
 
 export interface RedirectHotPathOptions {
   readonly resolve: RedirectResolver;
+  /** The viewer of a call, from its session and headers; undefined when nothing steers by it. */
+  readonly viewerOf?: (session: Http2Session | undefined, headers: IncomingHttpHeaders) => Viewer | undefined;
   readonly stats: CallStats | undefined;
   readonly maxMessageBytes: number;
   readonly methodPath: string;
@@ -45,6 +48,7 @@ class HotPathCall {
     readonly hotPath: RedirectHotPathOptions,
     readonly reader: UnaryRequestReader,
     readonly encoding: string | undefined,
+    readonly viewer: Viewer | undefined,
   ) {}
 }
 
@@ -87,7 +91,7 @@ function onEnd(this: CallStream): void {
     fail(this, request);
     return;
   }
-  const { code, text } = hotPath.resolve(request);
+  const { code, text } = hotPath.resolve(request, call.viewer);
   if (code !== status.OK) {
     fail(this, new WireError(code, text));
     return;
@@ -131,7 +135,8 @@ export function createRedirectHotPath(options: RedirectHotPathOptions) {
       stream.respond(UNSUPPORTED_MEDIA_TYPE, END_STREAM);
       return;
     }
-    const call = new HotPathCall(options, new UnaryRequestReader(maxMessageBytes, methodPath), headers['grpc-encoding'] as string | undefined);
+    const viewer = options.viewerOf?.(stream.session, headers);
+    const call = new HotPathCall(options, new UnaryRequestReader(maxMessageBytes, methodPath), headers['grpc-encoding'] as string | undefined, viewer);
     (stream as CallStream)[kCall] = call;
     stream.on('close', onClose);
     if (options.stats) {

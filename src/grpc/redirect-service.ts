@@ -1,6 +1,8 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { INTERNAL_FAILURE_MESSAGE, RedirectFailures } from '../edge/redirect-failure.js';
+import { describeViewer } from '../edge/viewer-address.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
+import type { Viewer } from '../routing/viewer.js';
 import type { Logger } from '../logging/logger.js';
 import { truncateForLog } from '../logging/logger.js';
 import { decodeRequestVideo, encodeResponse } from './redirect-codec.js';
@@ -41,19 +43,19 @@ export interface RedirectOutcome {
  * INVALID_ARGUMENT. The outcome object is reused: read it at once. Each way counts and times its
  * calls itself, from their stream's arrival.
  */
-export type RedirectResolver = (request: Uint8Array) => RedirectOutcome;
+export type RedirectResolver = (request: Uint8Array, viewer?: Viewer) => RedirectOutcome;
 
-export function createRedirectResolver(router: Pick<RedirectRouter, 'redirect'>, logger: Logger): RedirectResolver {
+export function createRedirectResolver(router: Pick<RedirectRouter, 'redirect' | 'rule' | 'lastDecision' | 'lastPool'>, logger: Logger): RedirectResolver {
   const debug = logger.isLevelEnabled('debug');
   const failures = new RedirectFailures(logger);
   const outcome = { code: status.OK, text: '' };
-  return function resolveRedirect(request) {
+  return function resolveRedirect(request, viewer) {
     let video = '';
     try {
       video = decodeRequestVideo(request);
-      outcome.text = router.redirect(video);
+      outcome.text = router.redirect(video, viewer);
       outcome.code = status.OK;
-      if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(outcome.text) }, 'redirect');
+      if (debug) logger.debug({ video: truncateForLog(video), redirect: truncateForLog(outcome.text), ...describeViewer(router, viewer, outcome.text !== video) }, 'redirect');
     } catch (error) {
       const mistake = failures.callersMistake(error, 'grpc');
       if (mistake !== undefined) {
@@ -73,9 +75,9 @@ export function createRedirectResolver(router: Pick<RedirectRouter, 'redirect'>,
  * The Redirect handler grpc-js calls (HOT_PATH=off, tracing, or a hot path that did not engage).
  * It counts how calls end; GrpcServer times them from their stream's arrival.
  */
-export function createRedirectHandler(resolve: RedirectResolver, stats: CallStats | undefined) {
+export function createRedirectHandler(resolve: RedirectResolver, stats: CallStats | undefined, viewerOfCall: (call: ServerUnaryCall<RawRequest, string>) => Viewer | undefined = () => undefined) {
   return function redirect(call: ServerUnaryCall<RawRequest, string>, callback: sendUnaryData<string>): void {
-    const { code, text } = resolve(call.request);
+    const { code, text } = resolve(call.request, viewerOfCall(call));
     stats?.count(code);
     if (code === status.OK) callback(null, text);
     else callback({ code, details: text });

@@ -3,33 +3,61 @@ import { OriginRotation } from './origin-rotation.js';
 import type { OriginAllowList } from './origin-allow-list.js';
 import { createUrlSigner, type UrlSigning } from './signing/create-url-signer.js';
 import type { UrlSigner } from './signing/url-signer.js';
+import { DEFAULT_DECISION, steer, STEERING_METHODS, type SteeringDecision, type SteeringRule } from './steering/steering.js';
+import type { Viewer } from './viewer.js';
 import { parseVideoUrl, VideoUrlParts } from './video-url.js';
 
-export interface RedirectRule {
-  /** The CDN hosts answers point to (one, or a pool) and how a pool is chosen from. */
-  readonly cdnHosts: readonly CdnHost[];
-  readonly cdnPolicy: CdnPolicy;
-  readonly originEvery: number;
-  readonly originAllowList: OriginAllowList;
-  /** How CDN answers are signed; undefined = not signed. */
+/** A named pool of CDN hosts, chosen from by its policy; its answers signed or not. */
+export interface CdnPoolRule {
+  readonly name: string;
+  readonly hosts: readonly CdnHost[];
+  readonly policy: CdnPolicy;
+  /** How its answers are signed; undefined = not signed. */
   readonly signing?: UrlSigning | undefined;
 }
 
-/** A rule made ready for calls: its selector, signer and answer counters. Replaced whole. */
-interface CompiledRule {
-  readonly rule: RedirectRule;
+/** The name of the pool that serves every viewer steering does not place elsewhere. */
+export const DEFAULT_POOL = 'default';
+
+export interface RedirectRule {
+  /** The CDN pools; the first is the default pool. A host belongs to one pool. */
+  readonly pools: readonly CdnPoolRule[];
+  readonly originEvery: number;
+  readonly originAllowList: OriginAllowList;
+  /** Which pool serves which viewer; undefined = the default pool serves everyone. */
+  readonly steering?: SteeringRule | undefined;
+}
+
+/** A CDN host of the routing, with the pool it belongs to. */
+export interface PooledHost extends CdnHost {
+  readonly pool: string;
+}
+
+interface CompiledPool {
   readonly cdn: CdnSelector;
   readonly signer: UrlSigner | undefined;
-  /** Per CDN host: where the path of its answers begins (after `scheme://host[:port]`). */
+  /** Index of its first host among all hosts of the routing. */
+  readonly firstHost: number;
+  readonly hosts: readonly CdnHost[];
+  /** Per host: where the path of its answers begins (after `scheme://host[:port]`). */
   readonly pathStarts: readonly number[];
-  /** Answers sent to each CDN host, by index of `rule.cdnHosts`. */
+}
+
+/** A rule made ready for calls: its pools' selectors and signers, and answer counters. Replaced whole. */
+interface CompiledRule {
+  readonly rule: RedirectRule;
+  readonly pools: readonly CompiledPool[];
+  /** Every host of every pool, pool by pool. */
+  readonly hosts: readonly PooledHost[];
+  /** Answers sent to each CDN host, by index of `hosts`. */
   readonly cdnAnswers: Float64Array;
 }
 
 /**
  * The routing rule: answers a valid video URL either with the URL itself (every Nth valid call)
- * or with `<CDN base URL>/<origin server>/<path as sent>`. Invalid input throws
- * `InvalidVideoError` and does not use up a slot of the rotation. Knows nothing of gRPC.
+ * or with `<CDN base URL>/<origin server>/<path as sent>`, from the pool that serves the viewer.
+ * Invalid input throws `InvalidVideoError` and does not use up a slot of the rotation. Knows
+ * nothing of gRPC or HTTP: it decides from the video URL and the viewer's address.
  *
  * `replace` swaps in a new rule whole, between two calls: the rotation counter, the answers
  * counted for hosts that stay, and which hosts are up carry over.
@@ -37,6 +65,11 @@ interface CompiledRule {
 export class RedirectRouter {
   /** Answers sent to the origin; read by metrics when scraped. */
   originAnswers = 0;
+  /** CDN answers by how their pool was chosen, by index of STEERING_METHODS; read by metrics. */
+  readonly decisions = new Float64Array(STEERING_METHODS.length);
+  /** The decision of the last CDN answer, and the pool that answered (the default one when the decided pool had no host up), for the edges' debug line. */
+  lastDecision: SteeringDecision = DEFAULT_DECISION;
+  lastPool = 0;
 
   private rotation: OriginRotation;
   private compiled: CompiledRule;
@@ -53,7 +86,12 @@ export class RedirectRouter {
     return this.compiled.rule;
   }
 
-  /** Answers sent to each CDN host, by index of `rule.cdnHosts`; read by metrics when scraped. */
+  /** Every CDN host of every pool; `cdnAnswers` counts by this index. */
+  get hosts(): readonly PooledHost[] {
+    return this.compiled.hosts;
+  }
+
+  /** Answers sent to each CDN host, by index of `hosts`; read by metrics when scraped. */
   get cdnAnswers(): Float64Array {
     return this.compiled.cdnAnswers;
   }
@@ -61,7 +99,7 @@ export class RedirectRouter {
   /** Serves `rule` from the next call on. */
   replace(rule: RedirectRule): void {
     const next = compile(rule, this.compiled);
-    next.cdn.setUp(rule.cdnHosts.map((h) => this.cdnUp?.has(h.baseUrl) ?? true));
+    setUp(next, this.cdnUp);
     if (rule.originEvery !== this.rotation.originEvery) this.rotation = this.rotation.withEvery(rule.originEvery);
     this.compiled = next;
   }
@@ -69,47 +107,89 @@ export class RedirectRouter {
   /** Which CDN hosts are up (health checks), by base URL; a host not named is down. Undefined: every host is up. */
   setCdnUp(up: ReadonlySet<string> | undefined): void {
     this.cdnUp = up;
-    this.compiled.cdn.setUp(this.compiled.rule.cdnHosts.map((h) => up?.has(h.baseUrl) ?? true));
+    setUp(this.compiled, up);
   }
 
-  redirect(video: string): string {
+  /** The pool that serves `viewer` now, and why (kept on the viewer while this routing serves). */
+  decide(viewer: Viewer | undefined): SteeringDecision {
+    const compiled = this.compiled;
+    const steering = compiled.rule.steering;
+    if (steering === undefined || viewer === undefined) return DEFAULT_DECISION;
+    if (viewer.decidedUnder !== compiled) {
+      viewer.decision = steer(steering, viewer.address);
+      viewer.decidedUnder = compiled;
+    }
+    return viewer.decision as SteeringDecision;
+  }
+
+  redirect(video: string, viewer?: Viewer): string {
     const parts = this.parts;
-    const { rule, cdn, signer, pathStarts, cdnAnswers } = this.compiled;
-    parseVideoUrl(video, rule.originAllowList, parts);
+    const compiled = this.compiled;
+    parseVideoUrl(video, compiled.rule.originAllowList, parts);
     if (this.rotation.nextGoesToOrigin()) {
       this.originAnswers++;
       return video;
     }
-    const host = cdn.pick(video, parts);
+    const decision = this.decide(viewer);
+    let poolIndex = decision.pool;
+    let pool = compiled.pools[poolIndex] as CompiledPool;
+    let host = pool.cdn.pick(video, parts);
+    if (host === NO_CDN_HOST && poolIndex !== 0) {
+      // No host of the viewer's pool is up: the default pool serves.
+      poolIndex = 0;
+      pool = compiled.pools[0] as CompiledPool;
+      host = pool.cdn.pick(video, parts);
+    }
     if (host === NO_CDN_HOST) {
-      // Every CDN host is down: the origin serves rather than a dead CDN.
+      // No CDN host that could serve is up: the origin serves rather than a dead CDN.
       this.originAnswers++;
       return video;
     }
-    cdnAnswers[host] = (cdnAnswers[host] as number) + 1;
+    this.lastDecision = decision;
+    this.lastPool = poolIndex;
+    const method = STEERING_METHODS.indexOf(decision.method);
+    this.decisions[method] = (this.decisions[method] as number) + 1;
+    const index = pool.firstHost + host;
+    compiled.cdnAnswers[index] = (compiled.cdnAnswers[index] as number) + 1;
     let serverName = video.slice(parts.serverNameStart, parts.serverNameEnd);
     if (parts.serverNameHasUpperCase) serverName = serverName.toLowerCase();
-    const answer = `${(rule.cdnHosts[host] as CdnHost).baseUrl}/${serverName}${video.slice(parts.pathStart)}`;
-    return signer === undefined ? answer : signer.sign(answer, pathStarts[host] as number, Date.now());
+    const answer = `${(pool.hosts[host] as CdnHost).baseUrl}/${serverName}${video.slice(parts.pathStart)}`;
+    return pool.signer === undefined ? answer : pool.signer.sign(answer, pool.pathStarts[host] as number, Date.now());
   }
+}
+
+/** The pools of a rule of one pool: today's `cdn.hosts` / CDN_HOST(S) form. */
+export function singlePool(hosts: readonly CdnHost[], policy: CdnPolicy = 'weighted', signing?: UrlSigning): readonly CdnPoolRule[] {
+  return Object.freeze([Object.freeze({ name: DEFAULT_POOL, hosts, policy, signing })]);
+}
+
+function setUp(compiled: CompiledRule, up: ReadonlySet<string> | undefined): void {
+  for (const pool of compiled.pools) pool.cdn.setUp(pool.hosts.map((h) => up?.has(h.baseUrl) ?? true));
 }
 
 /** Makes `rule` ready for calls; the answers counted for hosts of `previous` that stay carry over. */
 function compile(rule: RedirectRule, previous: CompiledRule | undefined): CompiledRule {
-  const cdnAnswers = new Float64Array(rule.cdnHosts.length);
+  const hosts = rule.pools.flatMap((pool) => pool.hosts.map((host) => Object.freeze({ ...host, pool: pool.name })));
+  const cdnAnswers = new Float64Array(hosts.length);
   if (previous) {
-    rule.cdnHosts.forEach((host, i) => {
-      const before = previous.rule.cdnHosts.findIndex((h) => h.baseUrl === host.baseUrl);
+    hosts.forEach((host, i) => {
+      const before = previous.hosts.findIndex((h) => h.baseUrl === host.baseUrl);
       if (before >= 0) cdnAnswers[i] = previous.cdnAnswers[before] as number;
     });
   }
-  return Object.freeze({
-    rule,
-    cdn: createCdnSelector(rule.cdnHosts, rule.cdnPolicy),
-    signer: rule.signing ? createUrlSigner(rule.signing) : undefined,
-    pathStarts: rule.cdnHosts.map((host) => originLength(host.baseUrl)),
-    cdnAnswers,
+  let firstHost = 0;
+  const pools = rule.pools.map((pool) => {
+    const compiled = Object.freeze({
+      cdn: createCdnSelector(pool.hosts, pool.policy),
+      signer: pool.signing ? createUrlSigner(pool.signing) : undefined,
+      firstHost,
+      hosts: pool.hosts,
+      pathStarts: pool.hosts.map((host) => originLength(host.baseUrl)),
+    });
+    firstHost += pool.hosts.length;
+    return compiled;
   });
+  return Object.freeze({ rule, pools, hosts, cdnAnswers });
 }
 
 /** The length of `scheme://host[:port]` in a base URL, where its path (or prefix) begins. */

@@ -5,6 +5,7 @@ import { HANDLING_SECONDS_BUCKETS, type CallStats } from '../grpc/call-stats.js'
 import { CONNECTION_CLOSE_REASONS, type ConnectionStats } from '../grpc/connection-guard.js';
 import { REDIRECT_SERVICE_NAME } from '../grpc/redirect-service.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
+import { STEERING_METHODS } from '../routing/steering/steering.js';
 import { scrapedMetric, type MetricValue } from './scraped-metric.js';
 
 /** How often the event loop's delay is sampled (prom-client's own monitor uses the same). */
@@ -53,11 +54,14 @@ export function registerWorkerMetrics(registry: Registry, stats: CallStats, rout
       values.push({ value: cumulative, labels: { ...METHOD_LABELS }, metricName: 'grpc_server_handling_seconds_count' });
       return values;
     }),
-    scrapedMetric('balancer_redirects_total', 'Redirect answers, by target (the origin server or the CDN) and CDN host.', 'counter', () => [
+    scrapedMetric('balancer_redirects_total', 'Redirect answers, by target (the origin server or the CDN), CDN host and its pool.', 'counter', () => [
       { value: router.originAnswers, labels: { target: 'origin' } },
       // The routing's hosts now: a reload may have changed them.
-      ...router.rule.cdnHosts.map((host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host: new URL(host.baseUrl).host } })),
+      ...router.hosts.map((host, i) => ({ value: router.cdnAnswers[i] as number, labels: { target: 'cdn', cdn_host: new URL(host.baseUrl).host, pool: host.pool } })),
     ]),
+    scrapedMetric('balancer_steering_decisions_total', 'CDN answers by how the viewer\'s pool was chosen: zone, country, continent or default.', 'counter', () =>
+      STEERING_METHODS.map((method, i) => ({ value: router.decisions[i] as number, labels: { method } })),
+    ),
     scrapedMetric(
       'balancer_worker_eventloop_delay_seconds',
       `Event-loop delay of each worker since the previous scrape (sampled every ${EVENT_LOOP_RESOLUTION_MS} ms): its max and p99.`,

@@ -1,18 +1,24 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { describeConfig, loadConfig } from '../../src/config/config.js';
+import { defaultWorkerCount } from '../../src/runtime/cpu-quota.js';
 import { ConfigError } from '../../src/config/config-error.js';
 
 t.test('the defaults are working values', async (t) => {
   const config = loadConfig({});
   t.match(config, {
-    routing: { cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }], cdnPolicy: 'weighted', originEvery: 10, cdnHealth: undefined, signing: undefined },
+    routing: {
+      pools: [{ name: 'default', hosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }], policy: 'weighted', health: undefined, signing: undefined }],
+      cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1, pool: 'default' }],
+      originEvery: 10,
+      steering: undefined,
+    },
     configFile: undefined,
     grpcHost: '0.0.0.0',
     grpcPort: 50051,
-    workers: availableParallelism(),
+    workers: defaultWorkerCount().workers,
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,
     restartBackoffMaxMs: 10_000,
@@ -103,7 +109,7 @@ t.test('CDN_HOST takes host[:port] or a full base URL', async (t) => {
     ['https://cdn.example.com/', 'https://cdn.example.com'],
     ['https://cdn.example.com:443/v', 'https://cdn.example.com/v'],
   ];
-  for (const [value, base] of rows) t.same(loadConfig({ CDN_HOST: value }).routing.cdnHosts, [{ baseUrl: base, weight: 1 }], value);
+  for (const [value, base] of rows) t.same(loadConfig({ CDN_HOST: value }).routing.pools[0]?.hosts, [{ baseUrl: base, weight: 1 }], value);
 });
 
 t.test('an empty variable counts as unset', async (t) => {
@@ -179,13 +185,13 @@ t.test('WORKER_NODE_FLAGS=none starts workers with V8 defaults', async (t) => {
 
 t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async (t) => {
   const config = loadConfig({ CDN_HOSTS: ' cdn-a.example.com=3, https://cdn-b.example.com:8443/v ,cdn-c.example.com', CDN_POLICY: 'hash' });
-  t.same(config.routing.cdnHosts, [
+  t.same(config.routing.pools[0]?.hosts, [
     { baseUrl: 'http://cdn-a.example.com', weight: 3 },
     { baseUrl: 'https://cdn-b.example.com:8443/v', weight: 1 },
     { baseUrl: 'http://cdn-c.example.com', weight: 1 },
   ]);
-  t.equal(config.routing.cdnPolicy, 'hash');
-  t.equal(loadConfig({ CDN_HOSTS: 'a.example.com,b.example.com' }).routing.cdnPolicy, 'weighted', 'weighted by default');
+  t.equal(config.routing.pools[0]?.policy, 'hash');
+  t.equal(loadConfig({ CDN_HOSTS: 'a.example.com,b.example.com' }).routing.pools[0]?.policy, 'weighted', 'weighted by default');
   t.throws(() => loadConfig({ CDN_HOST: 'a.example.com', CDN_HOSTS: 'b.example.com' }), {
     variable: 'CDN_HOSTS',
     message: 'CDN_HOSTS="b.example.com" is invalid: set either CDN_HOST or CDN_HOSTS, not both',
@@ -193,10 +199,10 @@ t.test('CDN_HOSTS: a pool with weights, and the policy to choose from it', async
 });
 
 t.test('CDN_HEALTH_*: checks with HAProxy-style fall and rise, defaults 2000/1000/2/2', async (t) => {
-  t.equal(loadConfig({}).routing.cdnHealth, undefined, 'no CDN_HEALTH_PATH: no checks');
-  t.same(loadConfig({ CDN_HEALTH_PATH: '/healthz' }).routing.cdnHealth, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 2, rise: 2 });
+  t.equal(loadConfig({}).routing.pools[0]?.health, undefined, 'no CDN_HEALTH_PATH: no checks');
+  t.same(loadConfig({ CDN_HEALTH_PATH: '/healthz' }).routing.pools[0]?.health, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 2, rise: 2 });
   t.same(
-    loadConfig({ CDN_HEALTH_PATH: '/ping?x=1', CDN_HEALTH_INTERVAL_MS: '500', CDN_HEALTH_TIMEOUT_MS: '250', CDN_HEALTH_FALL: '3', CDN_HEALTH_RISE: '5' }).routing.cdnHealth,
+    loadConfig({ CDN_HEALTH_PATH: '/ping?x=1', CDN_HEALTH_INTERVAL_MS: '500', CDN_HEALTH_TIMEOUT_MS: '250', CDN_HEALTH_FALL: '3', CDN_HEALTH_RISE: '5' }).routing.pools[0]?.health,
     { path: '/ping?x=1', intervalMs: 500, timeoutMs: 250, fall: 3, rise: 5 },
   );
   for (const [variable, value, expected] of [
@@ -214,11 +220,11 @@ t.test('CDN_SIGNING: a scheme, a secret from a variable or a file, a TTL; never 
   const dir = mkdtempSync(join(tmpdir(), 'vb-secret-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'secret'), 'from a file\n');
-  const fromFile = loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }).routing.signing;
+  const fromFile = loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET_FILE: join(dir, 'secret') }).routing.pools[0]?.signing;
   t.equal(fromFile?.secret.reveal(), 'from a file', 'the file, without its trailing newline');
   t.equal(fromFile?.ttlSeconds, 3600, 'TTL 3600 s by default');
-  t.equal(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'x', CDN_SIGNING_TTL_S: '60' }).routing.signing?.ttlSeconds, 60);
-  t.equal(loadConfig({}).routing.signing, undefined, 'unset: no signing');
+  t.equal(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'x', CDN_SIGNING_TTL_S: '60' }).routing.pools[0]?.signing?.ttlSeconds, 60);
+  t.equal(loadConfig({}).routing.pools[0]?.signing, undefined, 'unset: no signing');
   const described = JSON.stringify(describeConfig(loadConfig({ CDN_SIGNING: 'nginx-secure-link', CDN_SIGNING_SECRET: 'hunter2' })));
   t.match(described, /"signing":\{"scheme":"nginx-secure-link","ttlSeconds":3600\}/, 'the description names the scheme and TTL');
   t.notMatch(described, /hunter2/, 'and never the secret');

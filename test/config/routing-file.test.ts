@@ -44,13 +44,13 @@ t.test('health and signing from the file, with the defaults of their variables',
     { CONFIG_FILE: 'r.yaml' },
     `cdn:\n  hosts: [cdn-a.example.com, 'https://cdn-b.example.com:8443/v']\n  health:\n    path: /healthz\n    fall: 3\n  signing:\n    scheme: nginx-secure-link\n    secretFile: ${join(dir, 'secret')}\n`,
   ).routing;
-  t.same(routing.cdnHosts, [
+  t.same(routing.pools[0]?.hosts, [
     { baseUrl: 'http://cdn-a.example.com', weight: 1 },
     { baseUrl: 'https://cdn-b.example.com:8443/v', weight: 1 },
   ]);
-  t.same(routing.cdnHealth, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 3, rise: 2 });
-  t.equal(routing.signing?.secret.reveal(), 's3cret');
-  t.equal(routing.signing?.ttlSeconds, 3600);
+  t.same(routing.pools[0]?.health, { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, fall: 3, rise: 2 });
+  t.equal(routing.pools[0]?.signing?.secret.reveal(), 's3cret');
+  t.equal(routing.pools[0]?.signing?.ttlSeconds, 3600);
   t.notMatch(JSON.stringify(describeRouting(routing)), /s3cret/, 'the description never holds the secret');
 });
 
@@ -61,7 +61,7 @@ t.test('each mistake names its key path and what is wrong', async (t) => {
     ['cdn:\n  hosts:\n    - host: "ftp://x"\n', /cdn\.hosts\[0\]\.host: /],
     ['cdn:\n  hosts:\n    - host: a.example.com\n    - a.example.com\n', /cdn\.hosts\[1\]\.host: "a\.example\.com" is listed twice/],
     ['cdn:\n  hosts: []\n', /cdn\.hosts: must be a list of at least one/],
-    ['cdn:\n  hostz: []\n', /cdn\.hostz: unknown key \(expected one of policy, hosts, health, signing\)/],
+    ['cdn:\n  hostz: []\n', /cdn\.hostz: unknown key \(expected one of policy, hosts, health, signing, pools\)/],
     ['cdn:\n  hosts:\n    - host: a.example.com\n      wieght: 2\n', /cdn\.hosts\[0\]\.wieght: unknown key/],
     ['cdn:\n  policy: random\n', /cdn\.policy: expected weighted or hash/],
     ['cdn:\n  health:\n    path: healthz\n', /cdn\.health\.path: expected a path starting with \//],
@@ -72,9 +72,9 @@ t.test('each mistake names its key path and what is wrong', async (t) => {
     ['origin:\n  every: -1\n', /origin\.every: must be a whole number from 0 to 1000000000/],
     ['origin:\n  hosts: [""]\n', /origin\.hosts\[0\]: must be a non-empty string/],
     ['origin:\n  hosts: "*.origin-cluster"\n', /origin\.hosts: must be a list/],
-    ['originn: {}\n', /originn: unknown key \(expected one of cdn, origin\)/],
+    ['originn: {}\n', /originn: unknown key \(expected one of cdn, origin, steering\)/],
     ['- just\n- a list\n', /\(file\)|must be a mapping/],
-    ['', /is empty; expected the keys cdn and\/or origin/],
+    ['', /is empty; expected the keys cdn, origin and\/or steering/],
     ['cdn:\n  policy: hash\n  policy: weighted\n', /line \d+: not valid YAML/],
     ['cdn: [\n', /line \d+: not valid YAML/],
   ];
@@ -92,7 +92,7 @@ t.test('a setting both the environment and the file give is refused, naming both
   ];
   for (const [env, text, expected] of rows) t.throws(() => loadConfig({ CONFIG_FILE: 'r.yaml', ...env }, text), { message: expected });
   const merged = loadConfig({ CONFIG_FILE: 'r.yaml', CDN_POLICY: 'hash', ORIGIN_EVERY: '3' }, 'cdn:\n  hosts: [a.example.com, b.example.com]\n').routing;
-  t.equal(merged.cdnPolicy, 'hash', 'what the file does not set comes from the environment');
+  t.equal(merged.pools[0]?.policy, 'hash', 'what the file does not set comes from the environment');
   t.equal(merged.originEvery, 3);
   t.throws(() => loadConfig({ CONFIG_FILE: '/nonexistent/routing.yaml' }), { message: /^CONFIG_FILE="\/nonexistent\/routing\.yaml" is invalid: cannot be read \(ENOENT\)$/ });
 });

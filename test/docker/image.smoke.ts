@@ -74,7 +74,7 @@ t.test('the image starts healthy, answers Redirect, counts it, runs as a numeric
 
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   t.match(metrics, /balancer_redirects_total\{target="origin"\} 1\b/, '/metrics counts the origin answer');
-  t.match(metrics, /balancer_redirects_total\{target="cdn",cdn_host="[^"]+"\} 9\b/, 'and the nine CDN answers');
+  t.match(metrics, /balancer_redirects_total\{target="cdn",cdn_host="[^"]+",pool="default"\} 9\b/, 'and the nine CDN answers');
 
   // Kubernetes checks runAsNonRoot only against a numeric user: a name stops the pod from starting.
   t.match(docker('inspect', '--format', '{{.Config.User}}', name), /^[1-9]\d*(:\d+)?$/, 'the image names its user by number, non-root');

@@ -9,7 +9,9 @@ import { createRedirectResolver } from '../../src/grpc/redirect-service.js';
 import { encodeRequest } from '../../src/grpc/redirect-codec.js';
 import { createRedirectHttpServer } from '../../src/http/redirect-http-server.js';
 import { InvalidVideoError } from '../../src/routing/invalid-video-error.js';
-import type { RedirectRouter } from '../../src/routing/redirect-router.js';
+import { singlePool, type RedirectRouter } from '../../src/routing/redirect-router.js';
+import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
+import { DEFAULT_DECISION } from '../../src/routing/steering/steering.js';
 
 const VIDEO = 'http://s1.origin-cluster/video/1.ts';
 
@@ -26,8 +28,11 @@ function capturingLogger() {
 }
 
 /** A routing that fails as a bug would: a TypeError on every call but the ones asked to succeed. */
-function failingRouter(): Pick<RedirectRouter, 'redirect'> {
+function failingRouter(): Pick<RedirectRouter, 'redirect' | 'rule' | 'lastDecision' | 'lastPool'> {
   return {
+    rule: { pools: singlePool([{ baseUrl: 'http://cdn.test', weight: 1 }]), originEvery: 0, originAllowList: new OriginAllowList(['*.origin-cluster']) },
+    lastDecision: DEFAULT_DECISION,
+    lastPool: 0,
     redirect: (video: string) => {
       if (video.endsWith('ok.ts')) return 'http://cdn.test/s1/ok.ts';
       if (video.endsWith('bad.ts')) throw new InvalidVideoError('host is not an origin server');

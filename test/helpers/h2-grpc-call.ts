@@ -1,4 +1,5 @@
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 
 /** What came back on one stream, decoded just enough to compare two servers. */
 export interface H2Answer {
@@ -33,8 +34,10 @@ export interface H2Request {
 export class H2GrpcClient {
   private readonly session: ClientHttp2Session;
 
-  constructor(port: number) {
-    this.session = connect(`http://127.0.0.1:${port}`);
+  /** `localAddress`: the address to connect from (any of 127.0.0.0/8 works on loopback, or ::1). */
+  constructor(port: number, { host = '127.0.0.1', localAddress }: { host?: string; localAddress?: string } = {}) {
+    const authority = host.includes(':') ? `[${host}]` : host;
+    this.session = connect(`http://${authority}:${port}`, localAddress === undefined ? {} : { createConnection: () => netConnect({ host, port, localAddress }) });
     this.session.on('error', () => undefined);
   }
 

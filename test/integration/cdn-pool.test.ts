@@ -28,8 +28,8 @@ t.test('CDN_HOSTS weighted: exact shares over one connection, and metrics by cdn
   t.same(Object.fromEntries(counts), { origin: 4, 'cdn-a.test': 27, 'cdn-b.test:8080': 9 });
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   t.match(text, 'balancer_redirects_total{target="origin"} 4');
-  t.match(text, 'balancer_redirects_total{target="cdn",cdn_host="cdn-a.test"} 27');
-  t.match(text, 'balancer_redirects_total{target="cdn",cdn_host="cdn-b.test:8080"} 9');
+  t.match(text, 'balancer_redirects_total{target="cdn",cdn_host="cdn-a.test",pool="default"} 27');
+  t.match(text, 'balancer_redirects_total{target="cdn",cdn_host="cdn-b.test:8080",pool="default"} 9');
 });
 
 t.test('CDN_POLICY=hash: every worker sends the same video to the same host', async (t) => {

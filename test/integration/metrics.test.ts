@@ -53,7 +53,7 @@ t.test('after N calls across workers, the aggregated counters equal N, split ori
   t.equal(m.get(`grpc_server_handling_seconds_count{${labels}}`), valid + invalid, 'histogram count');
   t.equal(m.get(`grpc_server_handling_seconds_bucket{${labels},le="+Inf"}`), valid + invalid, 'histogram +Inf bucket');
   const origin = m.get('balancer_redirects_total{target="origin"}') ?? NaN;
-  const cdn = m.get('balancer_redirects_total{target="cdn",cdn_host="cdn.example.com"}') ?? NaN;
+  const cdn = m.get('balancer_redirects_total{target="cdn",cdn_host="cdn.example.com",pool="default"}') ?? NaN;
   t.equal(origin + cdn, valid, 'origin + CDN answers = valid calls');
   t.ok(Math.abs(origin - valid / 10) <= WORKERS, `${origin} origin answers, within ${WORKERS} of ${valid / 10}`);
   t.equal(m.get('balancer_workers'), WORKERS, 'workers listening');

@@ -1,13 +1,13 @@
 import t from 'tap';
 import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
-import { RedirectRouter } from '../../src/routing/redirect-router.js';
+import { RedirectRouter, singlePool } from '../../src/routing/redirect-router.js';
 import { InvalidVideoError } from '../../src/routing/invalid-video-error.js';
 
 const originAllowList = new OriginAllowList(['*.origin-cluster']);
 const video = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
 
 t.test('answers the CDN URL, and the original URL on every 10th call', async (t) => {
-  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'http://cdn.example.com', weight: 1 }], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([{ baseUrl: 'http://cdn.example.com', weight: 1 }], 'weighted'), originEvery: 10, originAllowList });
   for (let call = 1; call <= 30; call++) {
     const expected = call % 10 === 0 ? video : 'http://cdn.example.com/s1/video/123/xcg2djHckad.m3u8';
     t.equal(router.redirect(video), expected, `call ${call}`);
@@ -17,7 +17,7 @@ t.test('answers the CDN URL, and the original URL on every 10th call', async (t)
 });
 
 t.test('invalid calls do not use up a slot of the rotation', async (t) => {
-  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 2, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([{ baseUrl: 'http://cdn', weight: 1 }], 'weighted'), originEvery: 2, originAllowList });
   t.equal(router.redirect(video), 'http://cdn/s1/video/123/xcg2djHckad.m3u8');
   t.throws(() => router.redirect('ftp://s1.origin-cluster/x'), InvalidVideoError);
   t.throws(() => router.redirect(''), InvalidVideoError);
@@ -26,7 +26,7 @@ t.test('invalid calls do not use up a slot of the rotation', async (t) => {
 });
 
 t.test('builds the CDN URL from the base, the lower-case server name and the path as sent', async (t) => {
-  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'https://cdn.example.com:8443/edge', weight: 1 }], cdnPolicy: 'weighted', originEvery: 0, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([{ baseUrl: 'https://cdn.example.com:8443/edge', weight: 1 }], 'weighted'), originEvery: 0, originAllowList });
   t.equal(
     router.redirect('HTTPS://S7.Origin-Cluster:8080/Video/A%2Fb;p=1/x.m3u8?sig=AbC%3D&e=1#t=5'),
     'https://cdn.example.com:8443/edge/s7/Video/A%2Fb;p=1/x.m3u8?sig=AbC%3D&e=1#t=5',
@@ -34,7 +34,7 @@ t.test('builds the CDN URL from the base, the lower-case server name and the pat
 });
 
 t.test('originEvery 1 answers every call with the URL unchanged', async (t) => {
-  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 1, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([{ baseUrl: 'http://cdn', weight: 1 }], 'weighted'), originEvery: 1, originAllowList });
   const odd = 'HTTP://S1.ORIGIN-CLUSTER:81/a;b?c#d';
   t.equal(router.redirect(odd), odd);
 });
@@ -43,13 +43,13 @@ t.test('replace: the next call uses the new rule whole; the rotation, host count
   const a = { baseUrl: 'http://a.cdn', weight: 1 };
   const b = { baseUrl: 'http://b.cdn', weight: 1 };
   const c = { baseUrl: 'http://c.cdn', weight: 1 };
-  const router = new RedirectRouter({ cdnHosts: [a, b], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([a, b], 'weighted'), originEvery: 10, originAllowList });
   for (let i = 0; i < 4; i++) router.redirect(video);
   router.setCdnUp(new Set(['http://a.cdn']));
   t.equal(router.redirect(video), 'http://a.cdn/s1/video/123/xcg2djHckad.m3u8', 'b is down');
   const original = router.rule;
-  router.replace({ cdnHosts: [c, a], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
-  t.equal(original.cdnHosts.length, 2, 'the old rule is not changed');
+  router.replace({ pools: singlePool([c, a], 'weighted'), originEvery: 10, originAllowList });
+  t.equal(original.pools[0]?.hosts.length, 2, 'the old rule is not changed');
   t.same([...router.cdnAnswers], [0, 3], "a's count carries over to its new place; c starts at 0");
   const answers = Array.from({ length: 5 }, () => router.redirect(video));
   t.same(answers.slice(0, 4), Array(4).fill('http://a.cdn/s1/video/123/xcg2djHckad.m3u8'), 'c arrived with no health check passed: down, as the up set says');
@@ -59,8 +59,8 @@ t.test('replace: the next call uses the new rule whole; the rotation, host count
 });
 
 t.test('replace with another originEvery keeps the calls counted since the last origin answer', async (t) => {
-  const router = new RedirectRouter({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 10, originAllowList });
+  const router = new RedirectRouter({ pools: singlePool([{ baseUrl: 'http://cdn', weight: 1 }], 'weighted'), originEvery: 10, originAllowList });
   for (let i = 0; i < 6; i++) router.redirect(video);
-  router.replace({ cdnHosts: [{ baseUrl: 'http://cdn', weight: 1 }], cdnPolicy: 'weighted', originEvery: 7, originAllowList });
+  router.replace({ pools: singlePool([{ baseUrl: 'http://cdn', weight: 1 }], 'weighted'), originEvery: 7, originAllowList });
   t.equal(router.redirect(video), video, 'six counted before the reload: the seventh call goes to the origin');
 });
