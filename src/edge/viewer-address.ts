@@ -29,9 +29,26 @@ interface PeerState {
 const kPeer = Symbol('viewer of a connection');
 type Holder = { [kPeer]?: PeerState };
 
-/** Forwarded addresses seen lately, each with its Viewer, so that a viewer's pool is not looked up on every call. */
-const FORWARDED_CACHE_SIZE = 4096;
-const forwardedViewers = new Map<string, Viewer>();
+/**
+ * Forwarded addresses seen lately, each with its Viewer, so that a viewer's pool is not looked up
+ * on every call: two generations of at most FORWARDED_CACHE_SIZE each, the older dropped whole
+ * when the newer fills, so that addresses still in use survive (about 200 bytes an entry).
+ */
+const FORWARDED_CACHE_SIZE = 8192;
+let recentViewers = new Map<string, Viewer>();
+let olderViewers = new Map<string, Viewer>();
+
+function cachedViewer(address: IpAddress): Viewer {
+  let viewer = recentViewers.get(address.text);
+  if (viewer !== undefined) return viewer;
+  viewer = olderViewers.get(address.text) ?? new Viewer(address);
+  if (recentViewers.size >= FORWARDED_CACHE_SIZE) {
+    olderViewers = recentViewers;
+    recentViewers = new Map();
+  }
+  recentViewers.set(address.text, viewer);
+  return viewer;
+}
 
 /**
  * The viewer of a call on the connection `holder` (an HTTP/2 session or a socket, kept across
@@ -52,14 +69,7 @@ export function viewerOf(holder: object, remoteAddress: string | undefined, head
   }
   if (!state.trusted) return state.viewer;
   const forwarded = forwardedAddress(headers, trustedProxies);
-  if (forwarded === undefined) return state.viewer;
-  let viewer = forwardedViewers.get(forwarded.text);
-  if (viewer === undefined) {
-    if (forwardedViewers.size >= FORWARDED_CACHE_SIZE) forwardedViewers.clear();
-    viewer = new Viewer(forwarded);
-    forwardedViewers.set(forwarded.text, viewer);
-  }
-  return viewer;
+  return forwarded === undefined ? state.viewer : cachedViewer(forwarded);
 }
 
 /** The address the forwarding headers name for a trusted peer, or undefined when none parses. */

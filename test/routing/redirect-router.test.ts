@@ -2,6 +2,10 @@ import t from 'tap';
 import { OriginAllowList } from '../../src/routing/origin-allow-list.js';
 import { RedirectRouter, singlePool } from '../../src/routing/redirect-router.js';
 import { InvalidVideoError } from '../../src/routing/invalid-video-error.js';
+import { parseIpAddress } from '../../src/routing/steering/ip-address.js';
+import { NetworkTable, parseNetwork } from '../../src/routing/steering/network-table.js';
+import type { ZoneTarget } from '../../src/routing/steering/steering.js';
+import { Viewer } from '../../src/routing/viewer.js';
 
 const originAllowList = new OriginAllowList(['*.origin-cluster']);
 const video = 'http://s1.origin-cluster/video/123/xcg2djHckad.m3u8';
@@ -63,4 +67,37 @@ t.test('replace with another originEvery keeps the calls counted since the last 
   for (let i = 0; i < 6; i++) router.redirect(video);
   router.replace({ pools: singlePool([{ baseUrl: 'http://cdn', weight: 1 }], 'weighted'), originEvery: 7, originAllowList });
   t.equal(router.redirect(video), video, 'six counted before the reload: the seventh call goes to the origin');
+});
+
+t.test('pools: the viewer\'s pool answers; with none of its hosts up the default pool does, then the origin', async (t) => {
+  const zones = new NetworkTable<ZoneTarget>();
+  zones.add(parseNetwork('10.0.0.0/8')!, { zone: 'eu-zone', pool: 1 });
+  const router = new RedirectRouter({
+    pools: [
+      { name: 'default', hosts: [{ baseUrl: 'http://d.cdn', weight: 1 }], policy: 'weighted' },
+      { name: 'eu', hosts: [{ baseUrl: 'http://eu.cdn', weight: 1 }], policy: 'weighted' },
+    ],
+    originEvery: 0,
+    originAllowList,
+    steering: { trustedProxies: new NetworkTable(), zones, geo: undefined, countries: new Map(), continents: new Map() },
+  });
+  const inZone = new Viewer(parseIpAddress('10.1.2.3'));
+  const elsewhere = new Viewer(parseIpAddress('192.0.2.1'));
+  t.equal(router.redirect(video, inZone), 'http://eu.cdn/s1/video/123/xcg2djHckad.m3u8', 'the zone\'s pool');
+  t.equal(router.redirect(video, elsewhere), 'http://d.cdn/s1/video/123/xcg2djHckad.m3u8', 'the default pool');
+  t.equal(router.redirect(video), 'http://d.cdn/s1/video/123/xcg2djHckad.m3u8', 'no viewer: the default pool');
+  t.same([...router.decisions], [1, 0, 0, 2], 'decisions counted by method: zone, country, continent, default');
+  t.same(router.hosts.map((h) => h.pool), ['default', 'eu']);
+  router.setCdnUp(new Set(['http://d.cdn']));
+  t.equal(router.redirect(video, inZone), 'http://d.cdn/s1/video/123/xcg2djHckad.m3u8', 'eu has no host up: the default pool');
+  t.equal(router.lastPool, 0, 'and the debug line says so');
+  router.setCdnUp(new Set());
+  t.equal(router.redirect(video, inZone), video, 'no host up anywhere: the origin');
+  const decided = inZone.decision;
+  router.setCdnUp(undefined);
+  router.redirect(video, inZone);
+  t.equal(inZone.decision, decided, 'a viewer\'s decision is kept while the routing serves');
+  router.replace(router.rule);
+  router.redirect(video, inZone);
+  t.not(inZone.decision, decided, 'and made again under a replaced routing');
 });

@@ -19,6 +19,10 @@ export interface ZoneTarget {
   readonly pool: number;
 }
 
+/** What a zone network decides, made once per network so that a lookup allocates nothing. */
+const kDecision = Symbol('decision');
+type ZoneEntry = ZoneTarget & { [kDecision]?: SteeringDecision };
+
 /**
  * Which pool serves which viewers, compiled: zones (from the routing file and a Traffic Router
  * coverage zone file, one table), then the viewer's country, then its continent, from a
@@ -54,13 +58,39 @@ export const DEFAULT_DECISION: SteeringDecision = Object.freeze({ pool: 0, metho
 export function steer(rule: SteeringRule, address: IpAddress | undefined): SteeringDecision {
   if (address === undefined) return DEFAULT_DECISION;
   const zone = rule.zones.lookup(address);
-  if (zone !== undefined) return { pool: zone.value.pool, method: 'zone', zone: zone.value.zone, network: zone.network };
+  if (zone !== undefined) {
+    const entry = zone.value as ZoneEntry;
+    return (entry[kDecision] ??= Object.freeze({ pool: entry.pool, method: 'zone', zone: entry.zone, network: zone.network }));
+  }
   if (rule.geo === undefined) return DEFAULT_DECISION;
   const location = rule.geo(address);
   if (location === undefined) return DEFAULT_DECISION;
-  const byCountry = location.country === undefined ? undefined : rule.countries.get(location.country);
-  if (byCountry !== undefined) return { pool: byCountry, method: 'country', country: location.country };
-  const byContinent = location.continent === undefined ? undefined : rule.continents.get(location.continent);
-  if (byContinent !== undefined) return { pool: byContinent, method: 'continent', country: location.country, continent: location.continent };
-  return { ...DEFAULT_DECISION, country: location.country, continent: location.continent };
+  return geoDecision(rule, location.country, location.continent);
+}
+
+/** Decisions by country and continent, made once per rule and pair. */
+const geoDecisions = new WeakMap<SteeringRule, Map<string, SteeringDecision>>();
+
+function geoDecision(rule: SteeringRule, country: string | undefined, continent: string | undefined): SteeringDecision {
+  let decisions = geoDecisions.get(rule);
+  if (decisions === undefined) {
+    decisions = new Map();
+    geoDecisions.set(rule, decisions);
+  }
+  const key = `${country ?? ''}/${continent ?? ''}`;
+  let decision = decisions.get(key);
+  if (decision === undefined) {
+    const byCountry = country === undefined ? undefined : rule.countries.get(country);
+    const byContinent = continent === undefined ? undefined : rule.continents.get(continent);
+    decision = Object.freeze(
+      byCountry !== undefined
+        ? { pool: byCountry, method: 'country' as const, country }
+        : byContinent !== undefined
+          ? { pool: byContinent, method: 'continent' as const, country, continent }
+          : { ...DEFAULT_DECISION, country, continent },
+    );
+    // Country and continent codes are a few hundred pairs at most.
+    decisions.set(key, decision);
+  }
+  return decision;
 }
