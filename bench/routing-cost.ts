@@ -31,6 +31,7 @@ const variants: Array<[string, RedirectRule]> = [
   ['single host', { pools: singlePool([host('cdn.example.com')]), originEvery: 10, originAllowList }],
   ['weighted, 3 hosts', { pools: singlePool([host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')]), originEvery: 10, originAllowList }],
   ['hash, 3 hosts 3:2:1', { pools: singlePool([host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')], 'hash'), originEvery: 10, originAllowList }],
+  ['least-loaded, 3 hosts 3:2:1', { pools: singlePool([host('a.example.com', 3), host('b.example.com', 2), host('c.example.com')], 'least-loaded'), originEvery: 10, originAllowList }],
   ['hash, 3 equal hosts', { pools: singlePool([host('a.example.com'), host('b.example.com'), host('c.example.com')], 'hash'), originEvery: 10, originAllowList }],
 ];
 // Steering: 10,000 zones over 10.x.y.0, a pool per zone parity.
@@ -64,6 +65,7 @@ let sink = 0;
 for (let round = 0; round < rounds; round++) {
   for (const [name, rule] of variants) {
     const router = new RedirectRouter(rule);
+    router.setCdnLoads(new Map([['http://a.example.com', 30], ['http://b.example.com', 20], ['http://c.example.com', 10]]));
     const started = process.hrtime.bigint();
     if (name.endsWith(', peer')) {
       for (let i = 0; i < calls; i++) sink += router.redirect(videos[i & 1023] as string, peers[i & 63]).length;

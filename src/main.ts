@@ -97,9 +97,10 @@ async function main(): Promise<void> {
       env: process.env,
       routingText,
       logger,
-      publishUp: (up) => supervisor.broadcast({ type: 'cdn-up', up } satisfies CdnUpMessage),
-      publish: async (routing, text, cdnUp) => {
-        const replies = await supervisor.broadcastAndCollect({ type: 'routing', text, cdnUp, routingId: routing.id } satisfies RoutingMessage, isRoutingAck, ROUTING_ACK_TIMEOUT_MS);
+      publishUp: (up, loads) => supervisor.broadcast({ type: 'cdn-up', up, loads } satisfies CdnUpMessage),
+      publish: async (routing, text, cdnUp, cdnLoads) => {
+        const message = { type: 'routing', text, cdnUp, cdnLoads, routingId: routing.id } satisfies RoutingMessage;
+        const replies = await supervisor.broadcastAndCollect(message, isRoutingAck, ROUTING_ACK_TIMEOUT_MS);
         const refused = replies.filter(({ reply }) => reply?.routingId !== routing.id || reply.error !== null);
         if (refused.length === 0) return;
         const why = refused.map(({ worker, pid, reply }) => `worker ${worker} (pid ${pid}): ${reply ? (reply.error ?? `serves routing ${reply.routingId}`) : `no answer within ${ROUTING_ACK_TIMEOUT_MS} ms`}`);

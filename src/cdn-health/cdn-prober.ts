@@ -1,4 +1,7 @@
 import type { CdnHealthCheck } from '../config/cdn-health.js';
+import type { CdnLoadSettings } from '../config/cdn-load.js';
+import { ROUTING_SCHEMA } from '../config/routing-schema.js';
+import { readCacheLoad, type LoadFormat, type LoadResult } from './cache-load.js';
 import type { Logger } from '../logging/logger.js';
 import type { CdnHost } from '../routing/cdn-pool.js';
 import { HostHealth, type CheckResult } from './host-health.js';
@@ -29,9 +32,35 @@ export interface HostStates {
   stateOf(baseUrl: string): { readonly health: HostHealth; readonly checks: { success: number; failure: number } } | undefined;
 }
 
+/**
+ * What a prober does each round: the health check (when a path is set) and the load reading
+ * (when `load` is set), on one interval; a host whose load page cannot be read or parsed fails
+ * the round as a failed health check does.
+ */
+export interface ProbeSettings {
+  /** The health-check path; undefined = the load reading alone decides. */
+  readonly path: string | undefined;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly fall: number;
+  readonly rise: number;
+  readonly load?: { readonly format: LoadFormat; readonly path: string } | undefined;
+}
+
+/** The load readings of the hosts that report one, by base URL. */
+export type HostLoads = Readonly<Record<string, number>>;
+
+type ReadLoad = (url: string, format: LoadFormat, timeoutMs: number) => Promise<LoadResult>;
+
+const OK: CheckResult = Object.freeze({ ok: true });
+
 export class CdnProber implements HostStates {
   /** Checks per host and result, read by metrics when scraped. */
   readonly checks: Array<{ success: number; failure: number }>;
+  /** The last load reading per host (undefined: none, or not readable). */
+  readonly loads: Array<number | undefined>;
+  /** Per host: its last reading was over its maxLoad (it gets no new viewers). */
+  readonly overMax: boolean[];
   private readonly health: HostHealth[];
   /** Per host: not checked yet (its first check decides at once). */
   private readonly fresh: boolean[];
@@ -40,12 +69,15 @@ export class CdnProber implements HostStates {
 
   constructor(
     readonly hosts: readonly CdnHost[],
-    private readonly settings: CdnHealthCheck,
+    private readonly settings: ProbeSettings,
     private readonly logger: Logger,
-    private readonly onChange: (upHosts: readonly string[]) => void,
+    private readonly onChange: (upHosts: readonly string[], loads: HostLoads) => void,
     private readonly check: (url: string, timeoutMs: number) => Promise<CheckResult> = checkUrl,
     previous?: HostStates,
+    private readonly readLoad: ReadLoad = readCacheLoad,
   ) {
+    this.loads = hosts.map(() => undefined);
+    this.overMax = hosts.map(() => false);
     const before = hosts.map((host) => previous?.stateOf(host.baseUrl));
     this.health = before.map((state) => state?.health.withThresholds(settings.fall, settings.rise) ?? new HostHealth(settings.fall, settings.rise));
     this.checks = before.map((state) => ({ ...(state?.checks ?? { success: 0, failure: 0 }) }));
@@ -61,9 +93,18 @@ export class CdnProber implements HostStates {
     return this.health.map((h) => h.up);
   }
 
-  /** The base URLs of the hosts that are up. */
+  /** The base URLs of the hosts that are up and not over their maxLoad: those that may get new viewers. */
   get upHosts(): readonly string[] {
-    return this.hosts.filter((_, i) => this.health[i]?.up).map((h) => h.baseUrl);
+    return this.hosts.filter((_, i) => this.health[i]?.up && !this.overMax[i]).map((h) => h.baseUrl);
+  }
+
+  get loadsByHost(): HostLoads {
+    const loads: Record<string, number> = {};
+    this.hosts.forEach((host, i) => {
+      const load = this.loads[i];
+      if (load !== undefined) loads[host.baseUrl] = load;
+    });
+    return loads;
   }
 
   /** The first round, before anything serves: a new host that fails it starts down. Then one round every interval. */
@@ -87,12 +128,24 @@ export class CdnProber implements HostStates {
     this.timer = setTimeout(() => void this.round().then(() => this.running && this.schedule()), this.settings.intervalMs).unref();
   }
 
-  /** Checks every host once, in parallel. */
+  /** Checks every host once, in parallel: health and load. */
   async round(): Promise<void> {
-    const results = await Promise.all(this.hosts.map((host) => this.check(`${host.baseUrl}${this.settings.path}`, this.settings.timeoutMs)));
+    const { path, load, timeoutMs } = this.settings;
+    const results = await Promise.all(
+      this.hosts.map(async (host) => {
+        const [health, reading] = await Promise.all([
+          path === undefined ? OK : this.check(`${host.baseUrl}${path}`, timeoutMs),
+          load === undefined ? undefined : this.readLoad(`${host.baseUrl}${load.path}`, load.format, timeoutMs),
+        ]);
+        return { health, reading };
+      }),
+    );
     const anyUpBefore = this.health.some((h) => h.up);
-    let changed = false;
-    results.forEach((result, i) => {
+    let changed = load !== undefined;
+    results.forEach(({ health: checked, reading }, i) => {
+      const result: CheckResult = !checked.ok ? checked : reading && !reading.ok ? { ok: false, reason: `load page: ${reading.reason}` } : OK;
+      this.loads[i] = reading?.ok ? reading.load : undefined;
+      if (reading?.ok) this.noteOverMax(i, reading.load);
       (this.checks[i] as { success: number; failure: number })[result.ok ? 'success' : 'failure']++;
       const health = this.health[i] as HostHealth;
       const transition = this.fresh[i] ? health.first(result) : health.record(result);
@@ -106,19 +159,47 @@ export class CdnProber implements HostStates {
         this.logger.info({ cdnHost, rise: this.settings.rise }, `CDN host ${cdnHost} is up again`);
       }
     });
-    if (changed) {
-      const anyUp = this.health.some((h) => h.up);
-      if (anyUpBefore && !anyUp) this.logger.warn('every CDN host is down: answers go to the origin servers until one is up again');
-      if (!anyUpBefore && anyUp) this.logger.info('a CDN host is up again: answers go to the CDN');
-      this.onChange(this.upHosts);
+    const anyUp = this.health.some((h) => h.up);
+    if (anyUp !== anyUpBefore) {
+      changed = true;
+      if (!anyUp) this.logger.warn('every CDN host is down: answers go to the origin servers until one is up again');
+      else this.logger.info('a CDN host is up again: answers go to the CDN');
     }
+    if (changed) this.onChange(this.upHosts, this.loadsByHost);
+  }
+
+  /** Traffic Monitor's "unavailable over threshold": over maxLoad, no new viewers until it reads under it. */
+  private noteOverMax(i: number, load: number): void {
+    const host = this.hosts[i] as CdnHost;
+    if (host.maxLoad === undefined) return;
+    const over = load > host.maxLoad;
+    if (over === this.overMax[i]) return;
+    this.overMax[i] = over;
+    if (over) this.logger.warn({ cdnHost: host.baseUrl, load, maxLoad: host.maxLoad }, `CDN host ${host.baseUrl} is over its maxLoad (${load} > ${host.maxLoad}): no new viewers until it reads under it`);
+    else this.logger.info({ cdnHost: host.baseUrl, load, maxLoad: host.maxLoad }, `CDN host ${host.baseUrl} is under its maxLoad again (${load}): it gets new viewers`);
   }
 }
 
-/** A pool's hosts and how they are checked (none: always up). */
+/** A pool's hosts and how they are checked and read (neither: always up). */
 export interface ProbedPool {
   readonly hosts: readonly CdnHost[];
   readonly health: CdnHealthCheck | undefined;
+  readonly load?: CdnLoadSettings | undefined;
+}
+
+/** One round of health checks and load readings on one interval, as a pool's settings ask. */
+export function probeSettings(pool: ProbedPool): ProbeSettings | undefined {
+  const { health, load } = pool;
+  if (health === undefined && load === undefined) return undefined;
+  const s = ROUTING_SCHEMA;
+  return Object.freeze({
+    path: health?.path,
+    intervalMs: load?.intervalMs ?? health?.intervalMs ?? s.healthIntervalMs.integer.fallback,
+    timeoutMs: health?.timeoutMs ?? s.healthTimeoutMs.integer.fallback,
+    fall: health?.fall ?? s.healthFall.integer.fallback,
+    rise: health?.rise ?? s.healthRise.integer.fallback,
+    load: load && { format: load.format, path: load.path },
+  });
 }
 
 /**
@@ -142,6 +223,18 @@ export class CdnProbers implements HostStates {
 
   get checks(): ReadonlyArray<{ success: number; failure: number }> {
     return this.probers.flatMap((p) => p.checks);
+  }
+
+  get loads(): ReadonlyArray<number | undefined> {
+    return this.probers.flatMap((p) => p.loads);
+  }
+
+  get overMax(): readonly boolean[] {
+    return this.probers.flatMap((p) => p.overMax);
+  }
+
+  get loadsByHost(): HostLoads {
+    return Object.assign({}, ...this.probers.map((p) => p.loadsByHost)) as HostLoads;
   }
 
   /** The base URLs of the hosts that are up, in every pool. */
@@ -175,9 +268,10 @@ export async function replaceCdnProber(
   previous: CdnProbers | undefined,
   pools: readonly ProbedPool[],
   logger: Logger,
-  onChange: (upHosts: readonly string[]) => void,
+  onChange: (upHosts: readonly string[], loads: HostLoads) => void,
 ): Promise<CdnProbers | undefined> {
-  if (!pools.some((pool) => pool.health !== undefined)) {
+  const planned = pools.map((pool) => ({ pool, settings: probeSettings(pool) }));
+  if (planned.every(({ settings }) => settings === undefined)) {
     previous?.stop();
     return undefined;
   }
@@ -185,13 +279,16 @@ export async function replaceCdnProber(
   // probers' up set, an up set of the new pools would be applied to the old ones.
   let started = false;
   let next: CdnProbers | undefined;
-  const report = () => started && next && onChange(next.upHosts);
-  const probers = pools.flatMap((pool) => (pool.health ? [new CdnProber(pool.hosts, pool.health, logger, report, checkUrl, previous)] : []));
-  next = new CdnProbers(probers, pools.flatMap((pool) => (pool.health ? [] : pool.hosts)));
+  const report = () => started && next && onChange(next.upHosts, next.loadsByHost);
+  const probers = planned.flatMap(({ pool, settings }) => (settings ? [new CdnProber(pool.hosts, settings, logger, report, checkUrl, previous)] : []));
+  next = new CdnProbers(probers, planned.flatMap(({ pool, settings }) => (settings ? [] : pool.hosts)));
   await Promise.all(probers.map((prober) => prober.firstRound()));
   for (const [i, prober] of probers.entries()) {
-    const settings = pools.filter((pool) => pool.health)[i]?.health as CdnHealthCheck;
-    logger.info({ hosts: prober.hosts.map((h) => h.baseUrl), path: settings.path, intervalMs: settings.intervalMs }, 'health-checking the CDN hosts');
+    const settings = planned.filter((p) => p.settings)[i]?.settings as ProbeSettings;
+    logger.info(
+      { hosts: prober.hosts.map((h) => h.baseUrl), path: settings.path ?? null, load: settings.load ?? null, intervalMs: settings.intervalMs },
+      settings.path === undefined ? 'reading the load of the CDN hosts' : 'health-checking the CDN hosts',
+    );
   }
   next.start();
   started = true;

@@ -55,9 +55,14 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
   }
-  const applyCdnUp = (up: readonly string[] | null): void => {
+  let lastUp: string | undefined;
+  const applyCdnUp = (up: readonly string[] | null, loads?: Readonly<Record<string, number>> | null): void => {
     router.setCdnUp(up === null ? undefined : new Set(up));
-    if (up !== null) logger.info({ up }, 'CDN hosts that are up changed');
+    if (loads !== undefined) router.setCdnLoads(loads === null ? undefined : new Map(Object.entries(loads)));
+    // With load readings an update arrives every interval: then only a change of the up set is worth a line.
+    const upText = JSON.stringify(up);
+    if (up !== null && (loads == null || upText !== lastUp)) logger.info({ up }, 'CDN hosts that are up changed');
+    lastUp = upText;
   };
   let control: RoutingControl | undefined;
   /** Broadcasts that arrived before this worker listened for them; a drain among them is done once it can be. */
@@ -73,7 +78,7 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
         // Built from the same text, another routing means this worker read something else (a secret file that changed).
         if (routing.id !== message.routingId) throw new Error(`the routing built here is ${routing.id}, not the primary's ${message.routingId}`);
         router.replace(routing);
-        applyCdnUp(message.cdnUp);
+        applyCdnUp(message.cdnUp, message.cdnLoads ?? null);
         logger.info({ routingId: routing.id }, `serving routing ${routing.id}`);
       } catch (caught) {
         error = (caught as Error).message;
@@ -84,11 +89,11 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     // What the primary had sent before this worker started: the routing it was built from is
     // config.routing already, so of that message only the up set applies.
     for (const message of synced) {
-      if (isRoutingMessage(message)) applyCdnUp(message.cdnUp);
-      else if (isCdnUpMessage(message)) applyCdnUp(message.up);
+      if (isRoutingMessage(message)) applyCdnUp(message.cdnUp, message.cdnLoads ?? null);
+      else if (isCdnUpMessage(message)) applyCdnUp(message.up, message.loads ?? null);
     }
     const onMessage = (message: unknown): void => {
-      if (isCdnUpMessage(message)) applyCdnUp(message.up);
+      if (isCdnUpMessage(message)) applyCdnUp(message.up, message.loads ?? null);
       else if (isRoutingMessage(message)) applyRouting(message);
     };
     process.on('message', onMessage);
@@ -104,9 +109,9 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
       routingText,
       logger,
       publishUp: applyCdnUp,
-      publish: (routing, _text, up) => {
+      publish: (routing, _text, up, loads) => {
         router.replace(routing);
-        applyCdnUp(up);
+        applyCdnUp(up, loads);
       },
     });
     if (stats) {

@@ -1,4 +1,4 @@
-import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
+import { CDN_POLICIES, type CdnHost, type CdnPolicy } from '../routing/cdn-pool.js';
 import { parseCdnBaseUrl } from './cdn-base-url.js';
 import { ConfigError } from './config-error.js';
 import { MAX_CDN_WEIGHT } from './routing-schema.js';
@@ -17,8 +17,8 @@ export function loadCdnHosts(cdnHost: string | undefined, cdnHosts: string | und
   if (cdnHost !== undefined && cdnHosts !== undefined) {
     throw new ConfigError('CDN_HOSTS', cdnHosts, 'set either CDN_HOST or CDN_HOSTS, not both');
   }
-  const policy = cdnPolicy ?? 'weighted';
-  if (policy !== 'weighted' && policy !== 'hash') throw new ConfigError('CDN_POLICY', policy, 'expected weighted or hash');
+  const policy = (cdnPolicy ?? 'weighted') as CdnPolicy;
+  if (!CDN_POLICIES.includes(policy)) throw new ConfigError('CDN_POLICY', policy, `expected ${CDN_POLICIES.join(', ')}`);
 
   if (cdnHosts === undefined) {
     const value = cdnHost ?? 'cdn.example.com';

@@ -4,6 +4,8 @@ import { DEFAULT_POOL, type CdnPoolRule, type PooledHost, type RedirectRule } fr
 import type { UrlSigning } from '../routing/signing/create-url-signer.js';
 import { loadCdnHealthCheck, type CdnHealthCheck, type ReadInteger } from './cdn-health.js';
 import { loadCdnHosts } from './cdn-hosts.js';
+import { loadCdnLoad, type CdnLoadSettings } from './cdn-load.js';
+import type { CdnHost } from '../routing/cdn-pool.js';
 import { loadCdnSigning } from './cdn-signing.js';
 import { ConfigError } from './config-error.js';
 import { parseRoutingFile } from './routing-file.js';
@@ -15,6 +17,8 @@ export interface CdnPoolConfig extends CdnPoolRule {
   /** CDN health checks; undefined = none (every host is always up). */
   readonly health: CdnHealthCheck | undefined;
   readonly signing: UrlSigning | undefined;
+  /** Load readings of its hosts; undefined = none. */
+  readonly load: CdnLoadSettings | undefined;
 }
 
 /**
@@ -58,11 +62,18 @@ export function loadRouting(env: Environment, file: RoutingFile | undefined, rea
   // What the file does not set comes from the environment (or its default).
   const cdn = loadCdnHosts(optional('CDN_HOST'), optional('CDN_HOSTS'), optional('CDN_POLICY'));
   const originEvery = fromFile?.originEvery ?? readInteger(ROUTING_SCHEMA.originEvery);
+  const single = {
+    hosts: fromFile?.cdnHosts ?? cdn.cdnHosts,
+    policy: fromFile?.cdnPolicy ?? cdn.cdnPolicy,
+    load: fromFile?.set.has('loadFormat')
+      ? fromFile.cdnLoad
+      : loadCdnLoad(optional('CDN_LOAD_FORMAT'), optional('CDN_LOAD_PATH'), optional('CDN_LOAD_INTERVAL_MS'), readInteger),
+  };
+  if (fromFile?.pools === undefined) checkSinglePoolLoad(single, fromFile?.set.has('cdnPolicy') ? file?.path : undefined, file?.path);
   const pools: readonly CdnPoolConfig[] = fromFile?.pools ?? [
     Object.freeze({
       name: DEFAULT_POOL,
-      hosts: fromFile?.cdnHosts ?? cdn.cdnHosts,
-      policy: fromFile?.cdnPolicy ?? cdn.cdnPolicy,
+      ...single,
       health: fromFile?.set.has('healthPath') ? fromFile.cdnHealth : loadCdnHealthCheck(optional('CDN_HEALTH_PATH'), readInteger),
       signing: fromFile?.set.has('signingScheme')
         ? fromFile.signing
@@ -80,6 +91,16 @@ export function loadRouting(env: Environment, file: RoutingFile | undefined, rea
   return Object.freeze({ ...rule, id: routingId(rule) });
 }
 
+/** least-loaded, and maxLoad, need load readings (the file's pools are checked as they are read). */
+function checkSinglePoolLoad(pool: { hosts: readonly CdnHost[]; policy: string; load: CdnLoadSettings | undefined }, policyFile: string | undefined, routingFile: string | undefined): void {
+  if (pool.load !== undefined) return;
+  const capped = pool.hosts.findIndex((h) => h.maxLoad !== undefined);
+  if (capped >= 0 && routingFile !== undefined) throw new ConfigError('CONFIG_FILE', routingFile, `cdn.hosts[${capped}].maxLoad: needs cdn.load: without load readings there is nothing to compare it with`);
+  if (pool.policy !== 'least-loaded') return;
+  if (policyFile !== undefined) throw new ConfigError('CONFIG_FILE', policyFile, "cdn.policy: least-loaded needs cdn.load (format and path of each host's status page)");
+  throw new ConfigError('CDN_POLICY', pool.policy, "least-loaded needs CDN_LOAD_FORMAT and CDN_LOAD_PATH (how to read each host's load)");
+}
+
 function loadOriginAllowList(originHosts = '*.origin-cluster'): OriginAllowList {
   try {
     return new OriginAllowList(originHosts.split(',').filter((p) => p.trim() !== ''));
@@ -92,9 +113,11 @@ function loadOriginAllowList(originHosts = '*.origin-cluster'): OriginAllowList 
 function describePool(pool: CdnPoolConfig): Record<string, unknown> {
   return {
     policy: pool.policy,
-    hosts: pool.hosts.map((h) => ({ host: h.baseUrl, weight: h.weight })),
+    hosts: pool.hosts.map((h) => ({ host: h.baseUrl, weight: h.weight, ...(h.maxLoad !== undefined && { maxLoad: h.maxLoad }) })),
     health: pool.health ?? null,
     signing: pool.signing ? { scheme: pool.signing.scheme, ttlSeconds: pool.signing.ttlSeconds } : null,
+    // Only when set: a routing without load readings keeps the identifier it had before they existed.
+    ...(pool.load && { load: pool.load }),
   };
 }
 
@@ -144,7 +167,7 @@ export function routingChanges(before: RoutingConfig, after: RoutingConfig): Rec
     }
     const a = describePool(old);
     const b = describePool(pool);
-    for (const key of ['policy', 'health', 'signing'] as const) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) other.push(`${prefix}.${key}`);
+    for (const key of ['policy', 'health', 'signing', 'load'] as const) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) other.push(`${prefix}.${key}`);
     if (old.signing && pool.signing && old.signing.secret.reveal() !== pool.signing.secret.reveal()) other.push(`${prefix}.signing.secret`);
   }
   for (const pool of before.pools) if (!after.pools.some((p) => p.name === pool.name)) other.push(`cdn.pools.${pool.name}`);

@@ -1,4 +1,4 @@
-import { replaceCdnProber, type CdnProbers } from '../cdn-health/cdn-prober.js';
+import { replaceCdnProber, type CdnProbers, type HostLoads } from '../cdn-health/cdn-prober.js';
 import type { Logger } from '../logging/logger.js';
 import { staticReloadStatus } from '../telemetry/reload-metrics.js';
 import type { Config } from './config.js';
@@ -12,14 +12,14 @@ export interface RoutingControlOptions {
   /** The CONFIG_FILE text `config.routing` was built from. */
   readonly routingText: string | undefined;
   readonly logger: Logger;
-  /** The up set of the CDN hosts of the routing that serves changed. */
-  readonly publishUp: (up: readonly string[]) => void;
+  /** The up set, or the load readings, of the CDN hosts of the routing that serves changed. */
+  readonly publishUp: (up: readonly string[], loads: HostLoads) => void;
   /**
    * Makes what serves calls serve `routing` with `up` as its up hosts. Throwing refuses the
    * reload: the routing that served before is published again, and the reload counts as failed
    * with the error's message.
    */
-  readonly publish: (routing: RoutingConfig, text: string | null, up: readonly string[] | null) => Promise<void> | void;
+  readonly publish: (routing: RoutingConfig, text: string | null, up: readonly string[] | null, loads: HostLoads | null) => Promise<void> | void;
 }
 
 export interface RoutingControl {
@@ -37,18 +37,19 @@ export interface RoutingControl {
 export async function startRoutingControl({ config, env, routingText, logger, publishUp, publish }: RoutingControlOptions): Promise<RoutingControl> {
   let prober = await replaceCdnProber(undefined, config.routing.pools, logger, publishUp);
   const upHosts = () => (prober ? prober.upHosts : null);
-  await publish(config.routing, routingText ?? null, upHosts());
+  const loads = () => (prober ? prober.loadsByHost : null);
+  await publish(config.routing, routingText ?? null, upHosts(), loads());
   let serving = { routing: config.routing, text: routingText ?? null };
   const reloader =
     config.configFile !== undefined && routingText !== undefined
       ? new RoutingReloader(env, config.configFile, { routing: config.routing, text: routingText }, logger, async (routing, text) => {
           prober = await replaceCdnProber(prober, routing.pools, logger, publishUp);
           try {
-            await publish(routing, text, upHosts());
+            await publish(routing, text, upHosts(), loads());
           } catch (error) {
             // Back to what served, everywhere: some may have taken the new routing already.
             prober = await replaceCdnProber(prober, serving.routing.pools, logger, publishUp);
-            await Promise.resolve(publish(serving.routing, serving.text, upHosts())).catch((again: unknown) =>
+            await Promise.resolve(publish(serving.routing, serving.text, upHosts(), loads())).catch((again: unknown) =>
               logger.error({ err: again }, `cannot publish routing ${serving.routing.id} again: ${(again as Error).message}`),
             );
             throw error;

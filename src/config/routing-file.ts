@@ -1,6 +1,8 @@
 import { parseDocument } from 'yaml';
 import { OriginAllowList } from '../routing/origin-allow-list.js';
-import type { CdnHost, CdnPolicy } from '../routing/cdn-pool.js';
+import { CDN_POLICIES, type CdnHost, type CdnPolicy } from '../routing/cdn-pool.js';
+import { MAX_BELIEVED_LOAD, type LoadFormat } from '../cdn-health/cache-load.js';
+import { loadFormatProblem, type CdnLoadSettings } from './cdn-load.js';
 import type { UrlSigning } from '../routing/signing/create-url-signer.js';
 import { SIGNING_SCHEMES, SigningSecret, type SigningScheme } from '../routing/signing/url-signer.js';
 import { parseCdnBaseUrl } from './cdn-base-url.js';
@@ -19,6 +21,7 @@ export interface CdnPoolSettings {
   readonly policy: CdnPolicy;
   readonly health: CdnHealthCheck | undefined;
   readonly signing: UrlSigning | undefined;
+  readonly load: CdnLoadSettings | undefined;
 }
 
 /** The `steering` section, checked key by key; files and pool names are checked when it is loaded. */
@@ -42,6 +45,7 @@ export interface RoutingFileSettings {
   readonly cdnPolicy?: CdnPolicy;
   readonly cdnHealth?: CdnHealthCheck;
   readonly signing?: UrlSigning;
+  readonly cdnLoad?: CdnLoadSettings;
   /** `cdn.pools`: every pool, `default` first. */
   readonly pools?: readonly CdnPoolSettings[];
   readonly steering?: SteeringSettings;
@@ -89,7 +93,7 @@ function cdnHosts(value: Json, key: string): CdnHost[] {
   value.forEach((entry, i) => {
     const at = `${key}[${i}]`;
     // `- cdn-a.example.com` is short for `- host: cdn-a.example.com` (weight 1).
-    const fields = typeof entry === 'string' ? { host: entry } : object(entry, at, ['host', 'weight']);
+    const fields = typeof entry === 'string' ? { host: entry } : object(entry, at, ['host', 'weight', 'maxLoad']);
     const host = text(fields['host'], `${at}.host`);
     const parsed = parseCdnBaseUrl(host);
     if ('problem' in parsed) throw new FileProblem(`${at}.host`, parsed.problem);
@@ -98,7 +102,11 @@ function cdnHosts(value: Json, key: string): CdnHost[] {
       throw new FileProblem(`${at}.weight`, `must be a whole number from 1 to ${MAX_CDN_WEIGHT}`);
     }
     if (hosts.some((h) => h.baseUrl === parsed.baseUrl)) throw new FileProblem(`${at}.host`, `${JSON.stringify(host)} is listed twice`);
-    hosts.push(Object.freeze({ baseUrl: parsed.baseUrl, weight }));
+    const maxLoad = fields['maxLoad'];
+    if (maxLoad !== undefined && !(typeof maxLoad === 'number' && Number.isInteger(maxLoad) && maxLoad >= 0 && maxLoad <= MAX_BELIEVED_LOAD)) {
+      throw new FileProblem(`${at}.maxLoad`, `must be a whole number from 0 to ${MAX_BELIEVED_LOAD}`);
+    }
+    hosts.push(Object.freeze(maxLoad === undefined ? { baseUrl: parsed.baseUrl, weight } : { baseUrl: parsed.baseUrl, weight, maxLoad }));
   });
   return hosts;
 }
@@ -120,6 +128,29 @@ function health(value: Json, key: string): CdnHealthCheck {
   });
 }
 
+function load(value: Json, key: string): CdnLoadSettings {
+  const fields = object(value, key, ['format', 'path', 'intervalMs']);
+  const format = text(fields['format'], `${key}.format`);
+  const problem = loadFormatProblem(format);
+  if (problem) throw new FileProblem(`${key}.format`, problem);
+  const path = text(fields['path'], `${key}.path`);
+  const pathProblem = healthPathProblem(path);
+  if (pathProblem) throw new FileProblem(`${key}.path`, pathProblem.replace('/healthz', '/nginx_status'));
+  return Object.freeze({
+    format: format as LoadFormat,
+    path,
+    intervalMs: fields['intervalMs'] === undefined ? undefined : integer(fields['intervalMs'], ROUTING_SCHEMA.loadIntervalMs, `${key}.intervalMs`),
+  });
+}
+
+/** least-loaded needs load readings; maxLoad needs them too. */
+function checkLoadUse(policyValue: CdnPolicy, hosts: readonly CdnHost[], loadSettings: CdnLoadSettings | undefined, key: string): void {
+  if (loadSettings !== undefined) return;
+  if (policyValue === 'least-loaded') throw new FileProblem(`${key}.policy`, `least-loaded needs ${key}.load (format and path of each host's status page)`);
+  const capped = hosts.findIndex((h) => h.maxLoad !== undefined);
+  if (capped >= 0) throw new FileProblem(`${key}.hosts[${capped}].maxLoad`, `needs ${key}.load: without load readings there is nothing to compare it with`);
+}
+
 function signing(value: Json, key: string): UrlSigning {
   const fields = object(value, key, ['scheme', 'secretFile', 'ttlSeconds']);
   const scheme = text(fields['scheme'], `${key}.scheme`);
@@ -136,12 +167,12 @@ function signing(value: Json, key: string): UrlSigning {
   });
 }
 
-const POOL_KEYS = ['hosts', 'policy', 'health', 'signing'] as const;
+const POOL_KEYS = ['hosts', 'policy', 'health', 'signing', 'load'] as const;
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function policy(value: Json, key: string): CdnPolicy {
-  if (value !== 'weighted' && value !== 'hash') throw new FileProblem(key, 'expected weighted or hash');
-  return value;
+  if (!(CDN_POLICIES as readonly Json[]).includes(value)) throw new FileProblem(key, `expected ${CDN_POLICIES.join(', ')}`);
+  return value as CdnPolicy;
 }
 
 /** `cdn.pools`: name -> { hosts, policy, health, signing }; `default` is required and comes first. */
@@ -160,13 +191,16 @@ function pools(value: Json, key: string): CdnPoolSettings[] {
       if (other !== undefined) throw new FileProblem(`${at}.hosts[${i}].host`, `${host.baseUrl} is in pool ${other} too: a host belongs to one pool`);
       seen.set(host.baseUrl, name);
     });
-    return Object.freeze({
+    const pool = Object.freeze({
       name,
       hosts: Object.freeze(hosts),
-      policy: fields['policy'] === undefined ? 'weighted' : policy(fields['policy'], `${at}.policy`),
+      policy: fields['policy'] === undefined ? ('weighted' as const) : policy(fields['policy'], `${at}.policy`),
       health: fields['health'] === undefined ? undefined : health(fields['health'], `${at}.health`),
       signing: fields['signing'] === undefined ? undefined : signing(fields['signing'], `${at}.signing`),
+      load: fields['load'] === undefined ? undefined : load(fields['load'], `${at}.load`),
     });
+    checkLoadUse(pool.policy, pool.hosts, pool.load, at);
+    return pool;
   });
   return [...result.filter((p) => p.name === DEFAULT_POOL), ...result.filter((p) => p.name !== DEFAULT_POOL)];
 }
@@ -240,12 +274,12 @@ export function parseRoutingFile(path: string, source: string): RoutingFileSetti
     const set = new Set<RoutingSettingName>();
     const result: { -readonly [K in keyof RoutingFileSettings]: RoutingFileSettings[K] } = { set };
     if (top['cdn'] !== undefined) {
-      const cdn = object(top['cdn'], 'cdn', ['policy', 'hosts', 'health', 'signing', 'pools']);
+      const cdn = object(top['cdn'], 'cdn', ['policy', 'hosts', 'health', 'signing', 'load', 'pools']);
       if (cdn['pools'] !== undefined) {
         const single = POOL_KEYS.find((name) => cdn[name] !== undefined);
         if (single !== undefined) throw new FileProblem(`cdn.${single}`, 'cannot be given with cdn.pools: set it in each pool (cdn.pools.NAME.' + single + ')');
         result.pools = Object.freeze(pools(cdn['pools'], 'cdn.pools'));
-        for (const name of ['cdnHosts', 'cdnPolicy', 'healthPath', 'healthIntervalMs', 'healthTimeoutMs', 'healthFall', 'healthRise', 'signingScheme', 'signingSecretFile', 'signingTtlSeconds'] as const) set.add(name);
+        for (const name of ['cdnHosts', 'cdnPolicy', 'healthPath', 'healthIntervalMs', 'healthTimeoutMs', 'healthFall', 'healthRise', 'signingScheme', 'signingSecretFile', 'signingTtlSeconds', 'loadFormat', 'loadPath', 'loadIntervalMs'] as const) set.add(name);
       }
       if (cdn['hosts'] !== undefined) {
         result.cdnHosts = Object.freeze(cdnHosts(cdn['hosts'], 'cdn.hosts'));
@@ -262,6 +296,10 @@ export function parseRoutingFile(path: string, source: string): RoutingFileSetti
       if (cdn['signing'] !== undefined) {
         result.signing = signing(cdn['signing'], 'cdn.signing');
         for (const name of ['signingScheme', 'signingSecretFile', 'signingTtlSeconds'] as const) set.add(name);
+      }
+      if (cdn['load'] !== undefined) {
+        result.cdnLoad = load(cdn['load'], 'cdn.load');
+        for (const name of ['loadFormat', 'loadPath', 'loadIntervalMs'] as const) set.add(name);
       }
     }
     if (top['steering'] !== undefined) result.steering = steering(top['steering'], 'steering');

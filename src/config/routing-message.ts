@@ -10,6 +10,8 @@ export interface RoutingMessage {
   readonly text: string | null;
   /** Base URLs of the CDN hosts that are up; null = no health checks, every host is up. */
   readonly cdnUp: readonly string[] | null;
+  /** The last load reading of each CDN host that reports one, by base URL; null = none. */
+  readonly cdnLoads?: Readonly<Record<string, number>> | null;
   /** The routing the primary built from `text`: a worker that builds another one says so. */
   readonly routingId: string;
 }

@@ -37,6 +37,13 @@ export const ROUTING_SCHEMA = Object.freeze({
   },
   healthFall: { key: 'cdn.health.fall', variables: ['CDN_HEALTH_FALL'], integer: { min: 1, max: 100, fallback: 2, meaning: '(failed checks in a row)' } },
   healthRise: { key: 'cdn.health.rise', variables: ['CDN_HEALTH_RISE'], integer: { min: 1, max: 100, fallback: 2, meaning: '(successful checks in a row)' } },
+  loadFormat: { key: 'cdn.load.format', variables: ['CDN_LOAD_FORMAT'] },
+  loadPath: { key: 'cdn.load.path', variables: ['CDN_LOAD_PATH'] },
+  loadIntervalMs: {
+    key: 'cdn.load.intervalMs',
+    variables: ['CDN_LOAD_INTERVAL_MS'],
+    integer: { min: 100, max: 3_600_000, fallback: 2000, meaning: '(milliseconds; default: the health checks\' interval)' },
+  },
   signingScheme: { key: 'cdn.signing.scheme', variables: ['CDN_SIGNING'] },
   signingSecretFile: { key: 'cdn.signing.secretFile', variables: ['CDN_SIGNING_SECRET', 'CDN_SIGNING_SECRET_FILE'] },
   signingTtlSeconds: {

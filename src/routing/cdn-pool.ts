@@ -6,9 +6,12 @@ export interface CdnHost {
   readonly baseUrl: string;
   /** Relative share of the CDN answers, a whole number >= 1. */
   readonly weight: number;
+  /** With load readings: above this load the host gets no new viewers until it reads under it again. */
+  readonly maxLoad?: number | undefined;
 }
 
-export type CdnPolicy = 'weighted' | 'hash';
+export const CDN_POLICIES = ['weighted', 'hash', 'least-loaded'] as const;
+export type CdnPolicy = (typeof CDN_POLICIES)[number];
 
 /** Chooses which CDN host answers a valid call that is not sent to the origin. */
 export interface CdnSelector {
@@ -19,6 +22,8 @@ export interface CdnSelector {
   pick(video: string, parts: VideoUrlParts): number;
   /** Which hosts are up (from health checks), by index; every host is up until this says otherwise. */
   setUp(up: readonly boolean[]): void;
+  /** The load each host reported at the last reading, by index (undefined: not read). */
+  setLoads?(loads: readonly (number | undefined)[]): void;
 }
 
 /** No host is up: the answer goes to the origin. */
@@ -27,6 +32,7 @@ export const NO_CDN_HOST = -1;
 export function createCdnSelector(hosts: readonly CdnHost[], policy: CdnPolicy): CdnSelector {
   if (hosts.length === 0) throw new RangeError('a CDN pool needs at least one host');
   if (hosts.length === 1) return new SingleHostSelector();
+  if (policy === 'least-loaded') return new LeastLoadedSelector(hosts);
   return policy === 'hash' ? new RendezvousHashSelector(hosts) : new SmoothWeightedSelector(hosts);
 }
 
@@ -82,6 +88,75 @@ export class SmoothWeightedSelector implements CdnSelector {
     for (let i = 0; i < this.weights.length; i++) if (this.up[i] === 1) this.total += this.weights[i] as number;
     // A fresh window over the hosts that are up, as nginx starts one when its peers change.
     this.current.fill(0);
+  }
+}
+
+/**
+ * The least loaded host relative to its weight (its capacity share), by the power of two random
+ * choices: two different hosts are drawn at random in proportion to their weights, and the one
+ * with the lower (load + viewers sent to it since the last reading) / weight answers.
+ *
+ * Why not simply the least loaded: between two readings (seconds) every worker of every process
+ * would send every new viewer to the one host that read lowest, and it would be the most loaded at
+ * the next reading (the herd). Drawing two makes the least loaded host likely, not certain, so
+ * workers that cannot see each other's choices spread over the lightly loaded hosts; counting its
+ * own choices since the last reading lets each worker see the load it is adding. With equal loads
+ * the first draw decides ties, so shares follow the weights; a host whose load per weight is far
+ * above the others' loses every draw it is in.
+ */
+export class LeastLoadedSelector implements CdnSelector {
+  private readonly weights: Float64Array;
+  private up: Uint8Array;
+  private readonly loads: Float64Array;
+  /** Viewers this selector sent to each host since the last reading. */
+  private readonly sent: Float64Array;
+
+  constructor(
+    hosts: readonly CdnHost[],
+    private readonly random: () => number = Math.random,
+  ) {
+    this.weights = Float64Array.from(hosts, (h) => h.weight);
+    this.up = upFlags(hosts.length, []);
+    this.loads = new Float64Array(hosts.length);
+    this.sent = new Float64Array(hosts.length);
+  }
+
+  setUp(up: readonly boolean[]): void {
+    this.up = upFlags(this.weights.length, up);
+  }
+
+  setLoads(loads: readonly (number | undefined)[]): void {
+    for (let i = 0; i < this.loads.length; i++) this.loads[i] = loads[i] ?? 0;
+    this.sent.fill(0);
+  }
+
+  pick(): number {
+    const first = this.draw(NO_CDN_HOST);
+    if (first === NO_CDN_HOST) return NO_CDN_HOST;
+    const second = this.draw(first);
+    const chosen = second !== NO_CDN_HOST && this.score(second) < this.score(first) ? second : first;
+    this.sent[chosen] = (this.sent[chosen] as number) + 1;
+    return chosen;
+  }
+
+  private score(i: number): number {
+    return ((this.loads[i] as number) + (this.sent[i] as number)) / (this.weights[i] as number);
+  }
+
+  /** A host that is up, other than `except`, drawn in proportion to its weight; NO_CDN_HOST if none. */
+  private draw(except: number): number {
+    let total = 0;
+    for (let i = 0; i < this.weights.length; i++) if (this.up[i] === 1 && i !== except) total += this.weights[i] as number;
+    if (total === 0) return NO_CDN_HOST;
+    let point = this.random() * total;
+    let last = NO_CDN_HOST;
+    for (let i = 0; i < this.weights.length; i++) {
+      if (this.up[i] === 0 || i === except) continue;
+      last = i;
+      point -= this.weights[i] as number;
+      if (point < 0) return i;
+    }
+    return last;
   }
 }
 

@@ -76,6 +76,8 @@ export class RedirectRouter {
   private readonly parts = new VideoUrlParts();
   /** Base URLs of the CDN hosts that are up (health checks); undefined = every host. */
   private cdnUp: ReadonlySet<string> | undefined;
+  /** The last load reading of each CDN host that reports one, by base URL. */
+  private cdnLoads: ReadonlyMap<string, number> | undefined;
 
   constructor(rule: RedirectRule) {
     this.rotation = new OriginRotation(rule.originEvery);
@@ -100,6 +102,7 @@ export class RedirectRouter {
   replace(rule: RedirectRule): void {
     const next = compile(rule, this.compiled);
     setUp(next, this.cdnUp);
+    setLoads(next, this.cdnLoads);
     if (rule.originEvery !== this.rotation.originEvery) this.rotation = this.rotation.withEvery(rule.originEvery);
     this.compiled = next;
   }
@@ -108,6 +111,12 @@ export class RedirectRouter {
   setCdnUp(up: ReadonlySet<string> | undefined): void {
     this.cdnUp = up;
     setUp(this.compiled, up);
+  }
+
+  /** The load each CDN host reported at the last reading, by base URL (least-loaded pools choose by it). */
+  setCdnLoads(loads: ReadonlyMap<string, number> | undefined): void {
+    this.cdnLoads = loads;
+    setLoads(this.compiled, loads);
   }
 
   /** The pool that serves `viewer` now, and why (kept on the viewer while this routing serves). */
@@ -165,6 +174,10 @@ export function singlePool(hosts: readonly CdnHost[], policy: CdnPolicy = 'weigh
 
 function setUp(compiled: CompiledRule, up: ReadonlySet<string> | undefined): void {
   for (const pool of compiled.pools) pool.cdn.setUp(pool.hosts.map((h) => up?.has(h.baseUrl) ?? true));
+}
+
+function setLoads(compiled: CompiledRule, loads: ReadonlyMap<string, number> | undefined): void {
+  for (const pool of compiled.pools) pool.cdn.setLoads?.(pool.hosts.map((h) => loads?.get(h.baseUrl)));
 }
 
 /** Makes `rule` ready for calls; the answers counted for hosts of `previous` that stay carry over. */

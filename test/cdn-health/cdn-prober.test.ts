@@ -78,3 +78,52 @@ t.test('checkUrl: 2xx and 3xx are up; 5xx, refused and slow hosts are down, each
   const closedPort = await findFreePort('127.0.0.1');
   t.same(await checkUrl(`http://127.0.0.1:${closedPort}/healthz`, 1000), { ok: false, reason: 'ECONNREFUSED' });
 });
+
+t.test('load readings: reported every round; an unreadable page fails like a health check; maxLoad takes a host out and brings it back', async (t) => {
+  const hosts = [
+    { baseUrl: 'http://a.cdn', weight: 1, maxLoad: 100 },
+    { baseUrl: 'http://b.cdn', weight: 1 },
+  ];
+  const loads = new Map<string, number | string>([
+    ['http://a.cdn/status', 10],
+    ['http://b.cdn/status', 20],
+  ]);
+  const reports: Array<{ up: string[]; loads: Record<string, number> }> = [];
+  const lines: string[] = [];
+  const logger = createLogger('silent');
+  logger.warn = ((_fields: unknown, message: string) => lines.push(message)) as never;
+  logger.info = ((_fields: unknown, message: string) => lines.push(message)) as never;
+  const prober = new CdnProber(
+    hosts,
+    { path: undefined, intervalMs: 60_000, timeoutMs: 100, fall: 2, rise: 2, load: { format: 'nginx-stub-status', path: '/status' } },
+    logger,
+    (up, byHost) => reports.push({ up: [...up], loads: { ...byHost } }),
+    async () => ({ ok: true }),
+    undefined,
+    async (url) => {
+      const load = loads.get(url);
+      return typeof load === 'number' ? { ok: true, load } : { ok: false, reason: String(load) };
+    },
+  );
+  await prober.firstRound();
+  t.same(reports.at(-1), { up: ['http://a.cdn', 'http://b.cdn'], loads: { 'http://a.cdn': 10, 'http://b.cdn': 20 } }, 'the readings, with the up set');
+  loads.set('http://a.cdn/status', 150);
+  await prober.round();
+  t.same(reports.at(-1)?.up, ['http://b.cdn'], 'over its maxLoad: out of the up set at once');
+  t.same(prober.overMax, [true, false]);
+  t.ok(lines.some((l) => /^CDN host http:\/\/a\.cdn is over its maxLoad \(150 > 100\)/.test(l)), 'one line when it goes over');
+  await prober.round();
+  t.equal(lines.filter((l) => l.includes('over its maxLoad')).length, 1, 'and only one');
+  loads.set('http://a.cdn/status', 90);
+  await prober.round();
+  t.same(reports.at(-1)?.up, ['http://a.cdn', 'http://b.cdn'], 'under it again: back');
+  t.ok(lines.some((l) => /is under its maxLoad again \(90\)/.test(l)), 'one line when it comes back');
+  loads.set('http://b.cdn/status', 'not an nginx stub_status page');
+  await prober.round();
+  t.same(reports.at(-1)?.up, ['http://a.cdn', 'http://b.cdn'], 'one unreadable page: not yet down (fall 2)');
+  t.same(reports.at(-1)?.loads, { 'http://a.cdn': 90 }, 'and no reading for it');
+  await prober.round();
+  t.same(reports.at(-1)?.up, ['http://a.cdn'], 'two: down, with no health block the load readings alone decide');
+  t.ok(lines.some((l) => l === 'CDN host http://b.cdn is down'), 'logged as down');
+  t.same(prober.checks[1], { success: 4, failure: 2 }, 'counted as failed checks');
+});

@@ -129,7 +129,7 @@ t.test('a bad value names the variable, the value and what is expected', async (
     ['CDN_HOSTS', 'a.example.com,,b.example.com', /has an empty entry/],
     ['CDN_HOSTS', 'a.example.com,A.example.com=2', /"A.example.com" is listed twice/],
     ['CDN_HOSTS', 'a.example.com,ftp://b.example.com', /"ftp:\/\/b.example.com": the scheme must be http or https/],
-    ['CDN_POLICY', 'random', /expected weighted or hash/],
+    ['CDN_POLICY', 'random', /expected weighted, hash, least-loaded/],
     ['ORIGIN_EVERY', '-1', /whole number from 0 to/],
     ['ORIGIN_EVERY', 'ten', /whole number from 0 to/],
     ['ORIGIN_EVERY', '1.5', /whole number from 0 to/],

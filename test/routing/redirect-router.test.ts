@@ -93,11 +93,11 @@ t.test('pools: the viewer\'s pool answers; with none of its hosts up the default
   t.equal(router.lastPool, 0, 'and the debug line says so');
   router.setCdnUp(new Set());
   t.equal(router.redirect(video, inZone), video, 'no host up anywhere: the origin');
-  const decided = inZone.decision;
+  const decidedUnder = inZone.decidedUnder;
   router.setCdnUp(undefined);
   router.redirect(video, inZone);
-  t.equal(inZone.decision, decided, 'a viewer\'s decision is kept while the routing serves');
+  t.equal(inZone.decidedUnder, decidedUnder, 'a viewer\'s decision is kept while the routing serves');
   router.replace(router.rule);
   router.redirect(video, inZone);
-  t.not(inZone.decision, decided, 'and made again under a replaced routing');
+  t.not(inZone.decidedUnder, decidedUnder, 'and made again under a replaced routing');
 });
