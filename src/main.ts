@@ -8,6 +8,8 @@ import { syncWithSupervisor } from './cluster/sync-with-supervisor.js';
 import { readConfiguredRoutingFile, runsUnderPm2 } from './config/config.js';
 import { isRoutingAck, isRoutingMessage, type RoutingMessage } from './config/routing-message.js';
 import { startRoutingControl } from './config/routing-control.js';
+import { watchCertificates } from './config/certificate-watch.js';
+import type { ReloadCertificatesMessage } from './cluster/messages.js';
 import { nameProcess } from './runtime/process-name.js';
 import { tcpMigrateReqEnabled } from './runtime/tcp-migrate.js';
 
@@ -106,6 +108,11 @@ async function main(): Promise<void> {
         const why = refused.map(({ worker, pid, reply }) => `worker ${worker} (pid ${pid}): ${reply ? (reply.error ?? `serves routing ${reply.routingId}`) : `no answer within ${ROUTING_ACK_TIMEOUT_MS} ms`}`);
         throw new Error(`${refused.length} of ${replies.length} workers did not take routing ${routing.id}, so none serves it: ${why.join('; ')}`);
       },
+    });
+    // Certificates: the workers read them again on SIGHUP and when their files change.
+    watchCertificates(config, logger, (trigger) => {
+      logger.info({ trigger }, 'reloading the TLS certificates in every worker');
+      supervisor.broadcast({ type: 'reload-certificates' } satisfies ReloadCertificatesMessage);
     });
     await supervisor.start();
     if (config.metricsPort > 0) {

@@ -40,3 +40,12 @@ export function isReadyMessage(message: unknown): message is ReadyMessage {
 export function isDrainMessage(message: unknown): message is DrainMessage {
   return typeof message === 'object' && message !== null && (message as DrainMessage).type === 'drain';
 }
+
+/** Supervisor to worker: read the TLS certificates again (SIGHUP, or their files changed) and give new connections the new pair. */
+export interface ReloadCertificatesMessage {
+  readonly type: 'reload-certificates';
+}
+
+export function isReloadCertificatesMessage(message: unknown): message is ReloadCertificatesMessage {
+  return typeof message === 'object' && message !== null && (message as ReloadCertificatesMessage).type === 'reload-certificates';
+}

@@ -1,5 +1,9 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
+import { X509Certificate } from 'node:crypto';
+import { watchCertificates } from '../config/certificate-watch.js';
 import { AggregatorRegistry, register } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
@@ -7,7 +11,12 @@ import { CallStats } from '../grpc/call-stats.js';
 import { ConnectionStats } from '../grpc/connection-guard.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { listenHttp } from '../http/listen.js';
-import { createRedirectHttpServer } from '../http/redirect-http-server.js';
+import { createFrontDoorServer, createRedirectHandler, setFrontDoorCertificate } from '../http/redirect-http-server.js';
+import { CONNECTION_CLOSE_REASONS, ConnectionGuard, type ConnectionCloseReason } from '../grpc/connection-guard.js';
+import { ABUSE_LOG_INTERVAL_MS, MAX_PEER_RESETS_PER_SECOND, MAX_REJECTED_STREAMS_PER_SECOND, UNEXPLAINED_BYTES_BURST, UNEXPLAINED_BYTES_PER_SECOND } from '../grpc/grpc-server.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
+import { HTTP_TLS_VARIABLES, reloadTlsFiles, type TlsFiles } from '../config/tls-files.js';
+import { isReloadCertificatesMessage } from './messages.js';
 import { RedirectRouter } from '../routing/redirect-router.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { registerWorkerMetrics } from '../telemetry/worker-metrics.js';
@@ -19,6 +28,55 @@ import { startRoutingControl, type RoutingControl } from '../config/routing-cont
 import { registerReloadMetrics } from '../telemetry/reload-metrics.js';
 import { isCdnUpMessage } from '../cdn-health/cdn-up-message.js';
 import { isDrainMessage, type ReadyMessage } from './messages.js';
+
+/**
+ * Stops the front door: `idle` stops accepting and closes idle connections (HTTP/2 sessions get a
+ * GOAWAY and finish their streams); `all` cuts what is left.
+ */
+function closeFrontDoor(server: HttpServer | Http2SecureServer, what: 'idle' | 'all'): void {
+  if ('closeAllConnections' in server) {
+    if (what === 'idle') {
+      server.close();
+      server.closeIdleConnections();
+    } else {
+      server.closeAllConnections();
+    }
+    return;
+  }
+  if (what === 'idle') server.close();
+  for (const connection of (server as Http2SecureServer & { [kOpen]?: Set<{ close(): void; destroy(): void }> })[kOpen] ?? []) {
+    if (what === 'idle') connection.close();
+    else connection.destroy();
+  }
+}
+
+/** The HTTPS front door's open sessions and HTTP/1.1 sockets, for the drain. */
+const kOpen = Symbol('open front door connections');
+function trackFrontDoorConnections(server: Http2SecureServer): void {
+  const open = new Set<{ close(): void; destroy(): void }>();
+  (server as Http2SecureServer & { [kOpen]?: typeof open })[kOpen] = open;
+  server.on('session', (session) => {
+    open.add(session);
+    session.once('close', () => open.delete(session));
+  });
+  server.on('secureConnection', (socket) => {
+    // An HTTP/2 socket is closed with its session; an HTTP/1.1 one on its own.
+    if (socket.alpnProtocol === 'h2') return;
+    const connection = { close: () => socket.end(), destroy: () => socket.destroy() };
+    open.add(connection);
+    socket.once('close', () => open.delete(connection));
+  });
+}
+
+/** The subject, fingerprint and expiry of a PEM certificate, for the reload's log line. */
+function describeCertificate(pem: Buffer): Record<string, string> {
+  try {
+    const certificate = new X509Certificate(pem);
+    return { subject: certificate.subject, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo };
+  } catch {
+    return {};
+  }
+}
 
 /** Exit code of a worker that could not start serving (e.g. the port is taken). */
 const EXIT_CANNOT_LISTEN = 3;
@@ -49,8 +107,9 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
   // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
   const connectionStats = new ConnectionStats();
+  const httpConnectionStats = new ConnectionStats();
   if (stats) {
-    registerWorkerMetrics(register, stats, router, connectionStats, config.pm2 ? `pm2-${config.pm2.instance}` : String(cluster.worker?.id ?? process.pid));
+    registerWorkerMetrics(register, stats, router, { grpc: connectionStats, http: httpConnectionStats }, config.pm2 ? `pm2-${config.pm2.instance}` : String(cluster.worker?.id ?? process.pid));
     // Under our supervisor the primary serves /metrics for all workers; it asks each worker over
     // IPC, and a worker answers only once an AggregatorRegistry exists in it.
     if (readySignal === 'cluster') new AggregatorRegistry();
@@ -143,17 +202,70 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     logger.fatal({ err: error }, `cannot listen on ${config.grpcHost}:${config.grpcPort}: ${(error as Error).message}`);
     process.exit(EXIT_CANNOT_LISTEN);
   }
-  let httpServer: Server | undefined;
+  let httpServer: HttpServer | Http2SecureServer | undefined;
   if (config.httpPort > 0) {
-    httpServer = createRedirectHttpServer(router, logger);
+    const frontDoorLog = new RateLimitedLog(logger, ABUSE_LOG_INTERVAL_MS);
+    const onClose = (reason: ConnectionCloseReason, peer: string) => {
+      const index = CONNECTION_CLOSE_REASONS.indexOf(reason);
+      httpConnectionStats.closed[index] = (httpConnectionStats.closed[index] as number) + 1;
+      frontDoorLog.warn(reason, { reason, peer, port: 'http' }, reason === 'max_connections' ? 'front door connection refused: HTTP_MAX_CONNECTIONS reached' : `front door connection closed: ${reason}`);
+    };
+    httpServer = createFrontDoorServer(createRedirectHandler(router, logger, config.http.corsOrigins), {
+      config: config.http,
+      maxHeaderListBytes: config.connection.maxHeaderListBytes,
+      maxConcurrentStreams: config.connection.maxConcurrentStreams,
+      onClose,
+    });
+    // HTTP/2 on the HTTPS front door gets the gRPC port's defences: streams reset, floods, header blocks.
+    if (config.http.tls) {
+      trackFrontDoorConnections(httpServer as Http2SecureServer);
+      new ConnectionGuard(
+        {
+          maxConnections: config.http.maxConnections,
+          maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
+          maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
+          unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * config.connection.maxHeaderListBytes),
+          unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
+          onClose: (reason, peer) =>
+            frontDoorLog.warn(reason, { reason, peer, port: 'http' }, reason === 'max_connections' ? 'front door connection refused: HTTP_MAX_CONNECTIONS reached' : `front door connection closed for abuse: ${reason}`),
+        },
+        httpConnectionStats,
+      ).attach(httpServer as Http2SecureServer);
+    }
     try {
       const httpPort = await listenHttp(httpServer, config.grpcHost, config.httpPort, { reusePort: true });
-      logger.info({ host: config.grpcHost, port: httpPort }, 'HTTP front door listening on /redirect');
+      logger.info({ host: config.grpcHost, port: httpPort, tls: config.http.tls !== undefined, protocols: config.http.tls ? ['h2', 'http/1.1'] : ['http/1.1'] }, 'HTTP front door listening on /redirect');
     } catch (error) {
       logger.fatal({ err: error }, `cannot listen on HTTP_PORT ${config.grpcHost}:${config.httpPort}: ${(error as Error).message}`);
       process.exit(EXIT_CANNOT_LISTEN);
     }
   }
+  // Certificates renewed in place (cert-manager, certbot): new connections get the new pair.
+  let grpcTls = config.tls;
+  let httpTls = config.http.tls;
+  const reloadCertificates = (trigger: string): void => {
+    for (const [port, current, names, apply] of [
+      ['grpc', grpcTls, undefined, (tls: TlsFiles) => server.setCertificates(tls)],
+      ['http', httpTls, HTTP_TLS_VARIABLES, (tls: TlsFiles) => httpServer && setFrontDoorCertificate(httpServer, tls)],
+    ] as const) {
+      if (current === undefined) continue;
+      try {
+        const next = reloadTlsFiles(current, names);
+        if (next.cert.equals(current.cert) && next.key.equals(current.key) && (next.ca?.equals(current.ca ?? Buffer.alloc(0)) ?? current.ca === undefined)) continue;
+        apply(next);
+        if (port === 'grpc') grpcTls = next;
+        else httpTls = next;
+        logger.info({ trigger, port, certFile: next.certFile, certificate: describeCertificate(next.cert) }, `certificate reloaded on the ${port} port: new connections get it`);
+      } catch (error) {
+        logger.error({ trigger, port, err: error }, `certificate reload refused on the ${port} port, still serving the pair it had: ${(error as Error).message}`);
+      }
+    }
+  };
+  process.on('message', (message) => {
+    if (isReloadCertificatesMessage(message)) reloadCertificates('supervisor');
+  });
+  if (readySignal === 'pm2' && (grpcTls || httpTls)) watchCertificates(config, logger, reloadCertificates);
+
   const redirectPath = server.redirectPath;
   if (config.hotPath && config.tracing) {
     logger.info('tracing is on: Redirect is served through grpc-js, whose instrumentation makes the spans');
@@ -184,10 +296,9 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
     if (draining) return;
     draining = true;
     logger.info({ reason, timeoutMs: config.shutdownTimeoutMs }, 'worker draining');
-    httpServer?.close();
-    httpServer?.closeIdleConnections();
+    if (httpServer) closeFrontDoor(httpServer, 'idle');
     void server.drain(config.shutdownTimeoutMs).then((finished) => {
-      httpServer?.closeAllConnections();
+      if (httpServer) closeFrontDoor(httpServer, 'all');
       if (finished) logger.info('worker drained');
       else logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'worker drain timed out; calls in flight were cut off');
       // End by running out of work rather than process.exit(), so that log lines still in

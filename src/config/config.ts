@@ -3,7 +3,7 @@ import type { ReadInteger } from './cdn-health.js';
 import { ConfigError } from './config-error.js';
 import { describeRouting, loadRouting, type RoutingConfig } from './routing-config.js';
 import type { RoutingSetting } from './routing-schema.js';
-import { loadTlsFiles, type TlsFiles } from './tls-files.js';
+import { HTTP_TLS_VARIABLES, loadTlsFiles, type TlsFiles } from './tls-files.js';
 import { defaultWorkerCount, type WorkerCount } from '../runtime/cpu-quota.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -34,6 +34,8 @@ export interface Config {
   readonly hotPath: boolean;
   /** The HTTP 302 front door (`GET /redirect?video=`) on GRPC_HOST; 0 = off. */
   readonly httpPort: number;
+  /** The front door's TLS, CORS and limits. */
+  readonly http: FrontDoorConfig;
   /** Where `/metrics` and `/healthz` are served; port 0 = off. */
   readonly metricsHost: string;
   readonly metricsPort: number;
@@ -43,6 +45,20 @@ export interface Config {
   readonly tracing: { readonly endpoint: string; readonly serviceName: string } | undefined;
   /** Set when pm2 runs this process (pm2 sets `pm_id` and `NODE_APP_INSTANCE`). */
   readonly pm2: { readonly id: string; readonly instance: number } | undefined;
+}
+
+/** The HTTP front door for players: HTTPS (HTTP/2 and HTTP/1.1) or plain HTTP/1.1, CORS, limits. */
+export interface FrontDoorConfig {
+  /** HTTP_TLS_CERT_FILE / HTTP_TLS_KEY_FILE: HTTPS with HTTP/2 and HTTP/1.1 by ALPN; undefined = plain HTTP/1.1. */
+  readonly tls: TlsFiles | undefined;
+  /** HTTP_CORS_ORIGINS: `*`, or the origins allowed to read its answers. */
+  readonly corsOrigins: '*' | readonly string[];
+  /** HTTP_HEADERS_TIMEOUT_MS: how long a client may take to send its request headers (and its TLS handshake). */
+  readonly headersTimeoutMs: number;
+  /** HTTP_KEEPALIVE_TIMEOUT_MS: how long an idle HTTP/1.1 connection (or HTTP/2 session) stays open. */
+  readonly keepAliveTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: connections one worker holds at most on the front door. */
+  readonly maxConnections: number;
 }
 
 /** How long connections may live and idle; see the README's security section. */
@@ -128,6 +144,12 @@ export const CONFIG_VARIABLES = Object.freeze([
   'WORKER_NODE_FLAGS',
   'HOT_PATH',
   'HTTP_PORT',
+  'HTTP_TLS_CERT_FILE',
+  'HTTP_TLS_KEY_FILE',
+  'HTTP_CORS_ORIGINS',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_KEEPALIVE_TIMEOUT_MS',
+  'HTTP_MAX_CONNECTIONS',
   'METRICS_HOST',
   'METRICS_PORT',
   'TLS_CERT_FILE',
@@ -194,6 +216,13 @@ export function loadConfig(env: Environment, routingFileText?: string, workerDef
     workerNodeFlags: Object.freeze(workerNodeFlags),
     hotPath: hotPath === 'on',
     httpPort: readInteger(read, 'HTTP_PORT', 0, 0, 65535, '(0 = no HTTP front door)'),
+    http: Object.freeze({
+      tls: loadTlsFiles(optional('HTTP_TLS_CERT_FILE'), optional('HTTP_TLS_KEY_FILE'), undefined, HTTP_TLS_VARIABLES),
+      corsOrigins: readCorsOrigins(read('HTTP_CORS_ORIGINS', '*')),
+      headersTimeoutMs: readInteger(read, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, '(milliseconds)'),
+      keepAliveTimeoutMs: readInteger(read, 'HTTP_KEEPALIVE_TIMEOUT_MS', 5000, 0, 600_000, '(milliseconds, 0 = close after each answer)'),
+      maxConnections: readInteger(read, 'HTTP_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000, '(connections per worker)'),
+    }),
     metricsHost,
     metricsPort: readInteger(read, 'METRICS_PORT', 9464, 0, 65535, '(0 = no metrics endpoint)'),
     tls: loadTlsFiles(optional('TLS_CERT_FILE'), optional('TLS_KEY_FILE'), optional('TLS_CA_FILE')),
@@ -232,6 +261,17 @@ export function routingInteger(env: Environment): ReadInteger {
     readInteger(read, variables[0] as (typeof CONFIG_VARIABLES)[number], range?.fallback ?? 0, range?.min ?? 0, range?.max ?? 0, range?.meaning ?? '');
 }
 
+/** `*`, or a comma-separated list of origins (`https://player.example.com`), each scheme://host[:port]. */
+function readCorsOrigins(text: string): FrontDoorConfig['corsOrigins'] {
+  if (text.trim() === '*') return '*';
+  const origins = text.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const bad = origins.find((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(o));
+  if (origins.length === 0 || bad !== undefined) {
+    throw new ConfigError('HTTP_CORS_ORIGINS', text, `expected * or comma-separated origins such as https://player.example.com (scheme, host and port, no path)${bad ? `; ${JSON.stringify(bad)} is not one` : ''}`);
+  }
+  return Object.freeze(origins.map((o) => o.toLowerCase()));
+}
+
 function readTracing(endpoint: string | undefined, serviceName: string): Config['tracing'] {
   if (endpoint === undefined) return undefined;
   if (!/^https?:\/\/[^\s]+$/.test(endpoint)) {
@@ -267,5 +307,6 @@ function readInteger(
 /** The effective configuration as plain data, for the one start-up log line. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const tls = config.tls && { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
-  return { ...config, routing: describeRouting(config.routing), tls };
+  const httpTls = config.http.tls && { certFile: config.http.tls.certFile, keyFile: config.http.tls.keyFile };
+  return { ...config, routing: describeRouting(config.routing), tls, http: { ...config.http, tls: httpTls } };
 }

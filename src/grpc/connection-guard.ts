@@ -27,6 +27,12 @@ export const CONNECTION_CLOSE_REASONS = [
   'invalid_frames',
   /** nghttp2: any other protocol violation that ends the session (rapid reset, a bad preface, ...). */
   'protocol_error',
+  /** The front door: request headers (or a TLS handshake) not complete within HTTP_HEADERS_TIMEOUT_MS. */
+  'headers_timeout',
+  /** The front door: a request's headers larger than MAX_HEADER_LIST_BYTES. */
+  'headers_too_large',
+  /** The front door: a TLS handshake that failed (not TLS, no shared protocol or cipher). */
+  'tls_handshake',
 ] as const;
 export type ConnectionCloseReason = (typeof CONNECTION_CLOSE_REASONS)[number];
 

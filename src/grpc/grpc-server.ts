@@ -209,6 +209,21 @@ export class GrpcServer {
     return this.options.hotPath && methodStreamsIntercepted(this.server) ? 'hot path' : 'grpc-js';
   }
 
+  /**
+   * Gives new connections a new certificate pair (a renewal): the HTTP/2 servers grpc-js made get
+   * a new secure context; connections already open keep the pair they were made with.
+   */
+  setCertificates(tls: TlsFiles): void {
+    for (const http2Server of http2ServersOf(this.server)) {
+      (http2Server as Http2SecureServer).setSecureContext({
+        cert: tls.cert,
+        key: tls.key,
+        // The server keeps its rule on client certificates (requestCert): only the context changes.
+        ...(tls.ca && { ca: tls.ca }),
+      });
+    }
+  }
+
   private credentials(): ServerCredentials {
     const { tls } = this.options;
     if (!tls) return ServerCredentials.createInsecure();

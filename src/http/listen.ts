@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { LISTEN_BACKLOG } from '../runtime/listen-backlog.js';
 
 /**

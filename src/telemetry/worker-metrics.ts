@@ -17,7 +17,13 @@ const METHOD_LABELS = { grpc_type: 'unary', grpc_service: REDIRECT_SERVICE_NAME,
  * A worker's metrics in `registry`, named as go-grpc-prometheus names them so that existing
  * dashboards and alerts work, plus the redirect split and Node.js/process defaults.
  */
-export function registerWorkerMetrics(registry: Registry, stats: CallStats, router: RedirectRouter, connections: ConnectionStats, worker: string): void {
+export function registerWorkerMetrics(
+  registry: Registry,
+  stats: CallStats,
+  router: RedirectRouter,
+  connections: { readonly grpc: ConnectionStats; readonly http: ConnectionStats },
+  worker: string,
+): void {
   collectDefaultMetrics({ register: registry });
   // nodejs_eventloop_lag_* come out of the primary averaged over the workers, which hides one
   // worker's stall: this one keeps a series per worker (dashboards take the max).
@@ -77,12 +83,15 @@ export function registerWorkerMetrics(registry: Registry, stats: CallStats, rout
         return values;
       },
     ),
-    scrapedMetric('balancer_connections_open', 'HTTP/2 connections open on the gRPC port.', 'gauge', () => [{ value: connections.open, labels: {} }]),
+    scrapedMetric('balancer_connections_open', 'HTTP/2 connections open on the gRPC port.', 'gauge', () => [{ value: connections.grpc.open, labels: {} }]),
     scrapedMetric(
       'balancer_connections_closed_total',
-      'Connections the server closed for abuse or refused at a limit, by reason (see docs/security.md).',
+      'Connections the server closed for abuse or refused at a limit, by reason and port (grpc, or http: the front door; see docs/security.md).',
       'counter',
-      () => CONNECTION_CLOSE_REASONS.map((reason, i) => ({ value: connections.closed[i] as number, labels: { reason } })),
+      () =>
+        (['grpc', 'http'] as const).flatMap((port) =>
+          CONNECTION_CLOSE_REASONS.map((reason, i) => ({ value: connections[port].closed[i] as number, labels: { reason, port } })),
+        ),
     ),
   ];
   for (const metric of metrics) registry.registerMetric(metric);

@@ -17,7 +17,7 @@ t.teardown(() => service.stop());
 
 async function protocolErrors(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return Number(/^balancer_connections_closed_total\{reason="protocol_error"\} (\d+)$/m.exec(text)?.[1]);
+  return Number(/^balancer_connections_closed_total\{reason="protocol_error",port="grpc"\} (\d+)$/m.exec(text)?.[1]);
 }
 
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

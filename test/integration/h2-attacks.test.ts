@@ -30,7 +30,7 @@ async function closedTotal(reasons: readonly string[], metricsPort = service.met
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   let total = 0;
   for (const reason of reasons) {
-    const line = text.split('\n').find((l) => l.startsWith(`balancer_connections_closed_total{reason="${reason}"}`));
+    const line = text.split('\n').find((l) => l.startsWith(`balancer_connections_closed_total{reason="${reason}",port="grpc"}`));
     total += Number(line?.split(' ').at(-1));
   }
   return total;
@@ -144,7 +144,7 @@ t.test('MAX_CONNECTIONS: past it, connections are closed at once, counted, and l
   t.equal(flood.accepted, 20, '20 accepted');
   t.equal(flood.closed, 10, '10 closed at once, none left waiting');
   const text = await (await fetch(`http://127.0.0.1:${limitedMetrics}/metrics`)).text();
-  t.match(text, /^balancer_connections_closed_total\{reason="max_connections"\} 10$/m);
+  t.match(text, /^balancer_connections_closed_total\{reason="max_connections",port="grpc"\} 10$/m);
   t.match(text, /^balancer_connections_open 20$/m);
   await limited.waitForLog((l) => l.reason === 'max_connections');
   t.equal(limited.logs.filter((l) => l.reason === 'max_connections').length, 1, 'one log line for the burst of 10');

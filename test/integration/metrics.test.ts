@@ -61,7 +61,7 @@ t.test('after N calls across workers, the aggregated counters equal N, split ori
   // The 6 clients' connections, summed over the workers the kernel put them on.
   t.equal(m.get('balancer_connections_open'), clients.length, 'connections open, summed over workers');
   for (const reason of ['rejected_headers', 'excess_bytes', 'protocol_error']) {
-    t.equal(m.get(`balancer_connections_closed_total{reason="${reason}"}`), 0, `no caller's connection closed for abuse (${reason})`);
+    t.equal(m.get(`balancer_connections_closed_total{reason="${reason}",port="grpc"}`), 0, `no caller's connection closed for abuse (${reason})`);
   }
   for (const name of ['process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes']) {
     t.ok([...m.keys()].some((k) => k === name || k.startsWith(`${name}{`)), `default metric ${name}`);
