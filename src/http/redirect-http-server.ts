@@ -6,6 +6,7 @@ import { INTERNAL_FAILURE_MESSAGE, RedirectFailures } from '../edge/redirect-fai
 import { describeViewer, viewerOf } from '../edge/viewer-address.js';
 import type { ConnectionCloseReason } from '../grpc/connection-guard.js';
 import type { RedirectRouter } from '../routing/redirect-router.js';
+import { MAX_VIDEO_URL_LENGTH } from '../routing/video-url.js';
 import type { Logger } from '../logging/logger.js';
 import { truncateForLog } from '../logging/logger.js';
 import { corsHeaders, PREFLIGHT_HEADERS } from './cors.js';
@@ -118,7 +119,15 @@ export function createFrontDoorServer(handle: ReturnType<typeof createRedirectHa
     });
   } else {
     server = createHttpServer(
-      { headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs, connectionsCheckingInterval: checkEvery, keepAliveTimeout: keepAliveTimeoutMs, maxHeaderSize: maxHeaderListBytes },
+      {
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: headersTimeoutMs,
+        connectionsCheckingInterval: checkEvery,
+        keepAliveTimeout: keepAliveTimeoutMs,
+        // HTTP/1.1 counts the request line in: room for a video URL at the rule's limit,
+        // percent-encoded, so that it gets the rule's 400 with a reason rather than a bare 431.
+        maxHeaderSize: maxHeaderListBytes + 3 * MAX_VIDEO_URL_LENGTH,
+      },
       handle,
     );
   }

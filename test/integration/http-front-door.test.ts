@@ -54,7 +54,7 @@ t.test('missing or repeated video, other methods and paths', async (t) => {
   t.match(await twice.text(), 'video: is given more than once');
   const post = await get(VIDEO, { method: 'POST' });
   t.equal(post.status, 405);
-  t.equal(post.headers.get('allow'), 'GET');
+  t.equal(post.headers.get('allow'), 'GET, HEAD, OPTIONS');
   t.equal((await fetch(`${base}/`, { redirect: 'manual' })).status, 404);
   t.equal((await fetch(`${base}/redirect/x?video=${encodeURIComponent(VIDEO)}`, { redirect: 'manual' })).status, 404);
 });
