@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Reader, type Response } from 'mmdb-lib';
-import type { GeoLookup } from '../routing/steering/steering.js';
+import type { GeoLocation, GeoLookup } from '../routing/steering/steering.js';
 
 /** Decoded records kept per worker: a Country database has a few hundred, a City one millions. */
 const CACHED_RECORDS = 4096;
+/**
+ * Answers kept per /24 (IPv4) or /48 (IPv6), when the database says its network is at least that
+ * wide (as nearly all of a Country database's are): the viewers of one network share one lookup.
+ */
+const CACHED_NETWORKS = 65_536;
 
 /** What a geolocation database is, for logs and `check-config`. */
 export interface GeoDatabaseInfo {
@@ -52,16 +57,27 @@ export function loadGeoDatabase(path: string): GeoDatabase | { problem: string }
   } catch (error) {
     return { problem: `is not a MaxMind DB file (${(error as Error).message.split('\n')[0]})` };
   }
+  const byNetwork = new Map<number | string, GeoLocation | null>();
   const lookup: GeoLookup = (address) => {
+    const [first = 0, second = 0] = address.words;
+    const key = address.family === 4 ? first >>> 8 : `${first},${second >>> 16}`;
+    const cached = byNetwork.get(key);
+    if (cached !== undefined) return cached ?? undefined;
     let record: CountryRecord | null;
+    let prefixLength: number;
     try {
-      record = reader.get(address.text);
+      [record, prefixLength] = reader.getWithPrefixLength(address.text);
     } catch {
       // An IPv6 address against an IPv4-only database, for one.
       return undefined;
     }
-    if (record === null) return undefined;
-    return { country: record.country?.iso_code ?? record.registered_country?.iso_code, continent: record.continent?.code };
+    const location = record === null ? null : { country: record.country?.iso_code ?? record.registered_country?.iso_code, continent: record.continent?.code };
+    // The answer holds for the whole network the lookup ended in: kept when that spans the key's.
+    if (prefixLength <= (address.family === 4 ? 24 : 48)) {
+      if (byNetwork.size >= CACHED_NETWORKS) byNetwork.clear();
+      byNetwork.set(key, location);
+    }
+    return location ?? undefined;
   };
   return {
     lookup,

@@ -29,8 +29,8 @@ export class RoutingReloader {
   private text: string | undefined;
   private successful = true;
   private lastSuccessSeconds = Date.now() / 1000;
-  /** One watch per folder: the routing file's, and those of the files its steering reads. */
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** One watch per folder (the routing file's, and those of the files its steering reads), with the names it follows there. */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; names: Set<string> }>();
   private watching = false;
   private debounce: NodeJS.Timeout | undefined;
   /** Reloads run one at a time; a trigger during one runs once more after it. */
@@ -100,8 +100,9 @@ export class RoutingReloader {
     this.text = text;
     this.successful = true;
     this.lastSuccessSeconds = Date.now() / 1000;
-    this.logger.info({ trigger, routingId: routing.id, ...changes }, `routing reloaded: now serving routing ${routing.id}`);
+    // Before the line that says so: a change right after it must find the watches in place.
     if (this.watching) this.watchFiles();
+    this.logger.info({ trigger, routingId: routing.id, ...changes }, `routing reloaded: now serving routing ${routing.id}`);
   }
 
   /** Reloads whenever the routing file's folder, or the folder of a file its steering reads, changes; debounced. */
@@ -116,13 +117,19 @@ export class RoutingReloader {
       const folder = dirname(file);
       names.set(folder, (names.get(folder) ?? new Set()).add(basename(file)));
     }
-    for (const [folder, watcher] of this.watchers) {
+    for (const [folder, watched] of this.watchers) {
       if (names.has(folder)) continue;
-      watcher.close();
+      watched.watcher.close();
       this.watchers.delete(folder);
     }
     for (const [folder, files] of names) {
-      this.watchers.get(folder)?.close();
+      // A folder already watched keeps its watch (a change while one is replaced would be lost): only its names change.
+      const watched = this.watchers.get(folder);
+      if (watched) {
+        watched.names.clear();
+        for (const file of files) watched.names.add(file);
+        continue;
+      }
       try {
         const watcher = watch(folder, { persistent: false }, (_event, changed) => {
           // A ConfigMap names its swap `..data`; an editor may write a temporary file first.
@@ -131,7 +138,7 @@ export class RoutingReloader {
           this.debounce = setTimeout(() => void this.reload('file changed'), RELOAD_DEBOUNCE_MS);
         });
         watcher.on('error', (error) => this.logger.error({ err: error, folder }, `stopped watching ${folder} for routing changes`));
-        this.watchers.set(folder, watcher);
+        this.watchers.set(folder, { watcher, names: files });
       } catch (error) {
         this.logger.warn({ err: error, folder }, `cannot watch ${folder}: the routing reloads on SIGHUP only`);
       }
@@ -140,7 +147,7 @@ export class RoutingReloader {
 
   stop(): void {
     clearTimeout(this.debounce);
-    for (const watcher of this.watchers.values()) watcher.close();
+    for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
 }

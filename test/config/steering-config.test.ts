@@ -149,3 +149,13 @@ t.test('bad steering is refused naming the key (or the file and its key)', { ski
   ];
   for (const [body, expected] of rows) t.throws(() => load(steering(body)), { variable: 'CONFIG_FILE', message: expected }, expected.source.slice(0, 60));
 });
+
+t.test('geolocation answers are shared by a /24 only when the database\'s network spans it', { skip }, async (t) => {
+  const narrow = writeGeoDb(join(dir, 'narrow.mmdb'), ['127.0.5.0/25=US/NA', '127.0.5.128/25=DE/EU', '127.0.6.0/23=JP/AS']);
+  const routing = load(steering(`  geo:\n    database: ${narrow}\n    countries: { US: us-east, DE: eu, JP: asia }\n`));
+  t.match(poolOf(routing, '127.0.5.1'), { pool: 'us-east', country: 'US' });
+  t.match(poolOf(routing, '127.0.5.200'), { pool: 'eu', country: 'DE' }, 'a /25 apart: not taken from the /24 before');
+  t.match(poolOf(routing, '127.0.6.1'), { pool: 'asia' });
+  t.match(poolOf(routing, '127.0.7.250'), { pool: 'asia' }, 'the other /24 of a /23');
+  t.match(poolOf(routing, '127.0.6.99'), { pool: 'asia' }, 'and again, from the cache');
+});
