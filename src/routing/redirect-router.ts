@@ -16,6 +16,9 @@ export interface CdnPoolRule {
   readonly signing?: UrlSigning | undefined;
 }
 
+/** Each method's index in STEERING_METHODS (a property read per call, not a search). */
+const METHOD_INDEX = Object.freeze(Object.fromEntries(STEERING_METHODS.map((method, i) => [method, i])) as Record<SteeringDecision['method'], number>);
+
 /** The name of the pool that serves every viewer steering does not place elsewhere. */
 export const DEFAULT_POOL = 'default';
 
@@ -156,7 +159,7 @@ export class RedirectRouter {
     }
     this.lastDecision = decision;
     this.lastPool = poolIndex;
-    const method = STEERING_METHODS.indexOf(decision.method);
+    const method = METHOD_INDEX[decision.method];
     this.decisions[method] = (this.decisions[method] as number) + 1;
     const index = pool.firstHost + host;
     compiled.cdnAnswers[index] = (compiled.cdnAnswers[index] as number) + 1;
