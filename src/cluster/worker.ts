@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
-import type { Server } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
+import type { Server, Server as HttpServer } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import { X509Certificate } from 'node:crypto';
 import { watchCertificates } from '../config/certificate-watch.js';
@@ -9,11 +8,10 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { CallStats } from '../grpc/call-stats.js';
 import { ConnectionStats } from '../grpc/connection-guard.js';
-import { GrpcServer } from '../grpc/grpc-server.js';
+import { ABUSE_LOG_INTERVAL_MS, GrpcServer, guardLimits } from '../grpc/grpc-server.js';
 import { listenHttp } from '../http/listen.js';
 import { createFrontDoorServer, createRedirectHandler, setFrontDoorCertificate } from '../http/redirect-http-server.js';
 import { CONNECTION_CLOSE_REASONS, ConnectionGuard, type ConnectionCloseReason } from '../grpc/connection-guard.js';
-import { ABUSE_LOG_INTERVAL_MS, MAX_PEER_RESETS_PER_SECOND, MAX_REJECTED_STREAMS_PER_SECOND, UNEXPLAINED_BYTES_BURST, UNEXPLAINED_BYTES_PER_SECOND } from '../grpc/grpc-server.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { HTTP_TLS_VARIABLES, reloadTlsFiles, type TlsFiles } from '../config/tls-files.js';
 import { isReloadCertificatesMessage } from './messages.js';
@@ -221,11 +219,7 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
       trackFrontDoorConnections(httpServer as Http2SecureServer);
       new ConnectionGuard(
         {
-          maxConnections: config.http.maxConnections,
-          maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
-          maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
-          unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * config.connection.maxHeaderListBytes),
-          unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
+          ...guardLimits(config.http.maxConnections, config.connection.maxHeaderListBytes),
           onClose: (reason, peer) =>
             frontDoorLog.warn(reason, { reason, peer, port: 'http' }, reason === 'max_connections' ? 'front door connection refused: HTTP_MAX_CONNECTIONS reached' : `front door connection closed for abuse: ${reason}`),
         },

@@ -41,6 +41,17 @@ export const UNEXPLAINED_BYTES_BURST = 64 * 1024;
 export const UNEXPLAINED_BYTES_PER_SECOND = 16 * 1024;
 /** Header fields per call: a gRPC call sends about ten. */
 export const MAX_HEADER_LIST_PAIRS = 64;
+/** The HTTP/2 defences' limits, the same for the gRPC port and the HTTPS front door. */
+export function guardLimits(maxConnections: number, maxHeaderListBytes: number) {
+  return {
+    maxConnections,
+    maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
+    maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
+    unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * maxHeaderListBytes),
+    unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
+  };
+}
+
 /** A connection closed for abuse is logged once per reason per this interval, with a count of the rest. */
 export const ABUSE_LOG_INTERVAL_MS = 10_000;
 
@@ -137,11 +148,7 @@ export class GrpcServer {
     const abuseLog = new RateLimitedLog(options.logger, ABUSE_LOG_INTERVAL_MS);
     this.guard = new ConnectionGuard(
       {
-        maxConnections: limits.maxConnections,
-        maxRejectedStreamsPerSecond: MAX_REJECTED_STREAMS_PER_SECOND,
-        maxPeerResetsPerSecond: MAX_PEER_RESETS_PER_SECOND,
-        unexplainedBytesBurst: Math.max(UNEXPLAINED_BYTES_BURST, 4 * limits.maxHeaderListBytes),
-        unexplainedBytesPerSecond: UNEXPLAINED_BYTES_PER_SECOND,
+        ...guardLimits(limits.maxConnections, limits.maxHeaderListBytes),
         onClose: (reason, peer) =>
           abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),
         onClientClose: (peer) => options.logger.debug({ peer }, "client closed its connection with a GOAWAY nghttp2 refuses (grpc-go's last-stream-id); not abuse"),
