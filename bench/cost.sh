@@ -5,7 +5,8 @@
 #
 #   bench/cost.sh [--calls N] [--runs N] [--streams N] [--connections N] [--baseline [textbook|bare-http2]] [--json]
 #
-# --baseline measures a baseline server instead of the service: bench/baseline/textbook-server.ts
+# --baseline measures a baseline server instead of the service, with the V8 flags the service's
+# workers get (WORKER_NODE_FLAGS, else its default): bench/baseline/textbook-server.ts
 # (grpc-js + proto-loader, nothing else; the default) or bench/baseline/bare-http2-server.ts (a
 # minimal handler on bare node:http2). The service's own environment variables pass through (e.g.
 # HOT_PATH=off bench/cost.sh). Runs on the project's Node.js (node_modules/.bin/node), or on the
@@ -55,9 +56,14 @@ if [ -n "$baseline" ]; then
     bare-http2) label='baseline: minimal handler on bare node:http2' ;;
     *) echo "cost.sh: unknown baseline $baseline (textbook or bare-http2)" >&2; exit 2 ;;
   esac
-  # The same V8 flags as the service's workers get, so that settings compare like with like.
+  # The same V8 flags as the service's workers get (its default unless WORKER_NODE_FLAGS says;
+  # none: V8's own), read from the built configuration as latency.sh does, so that a baseline
+  # compares like with like: a 2 MiB semi-space alone changes what GC costs per call.
+  worker_flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
+  [ -n "$worker_flags" ] || { echo "cost.sh: cannot read the worker flags from dist/src/config/config.js" >&2; exit 1; }
   node_flags=()
-  if [ -n "${WORKER_NODE_FLAGS:-}" ] && [ "$WORKER_NODE_FLAGS" != none ]; then read -ra node_flags <<<"$WORKER_NODE_FLAGS"; fi
+  if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
+  label="$label, Node flags: $worker_flags"
   "${server_cpu[@]}" node "${node_flags[@]}" "dist/bench/baseline/$baseline-server.js" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do grep -q '"port"' "$work/server.log" && break; sleep 0.1; done
