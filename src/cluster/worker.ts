@@ -26,6 +26,7 @@ import { startRoutingControl, type RoutingControl } from '../config/routing-cont
 import { registerReloadMetrics } from '../telemetry/reload-metrics.js';
 import { isCdnUpMessage } from '../cdn-health/cdn-up-message.js';
 import { isDrainMessage, type ReadyMessage } from './messages.js';
+import { pinTickObjectMaps } from '../runtime/tick-object-maps.js';
 
 /**
  * Stops the front door: `idle` stops accepting and closes idle connections (HTTP/2 sessions get a
@@ -101,6 +102,8 @@ export interface WorkerOptions {
  * SIGTERM, SIGINT, a drain message from the supervisor, or when the supervisor goes away.
  */
 export async function runWorker({ config, env, routingText, synced = [], takeHeldMessages, logger, readySignal }: WorkerOptions): Promise<void> {
+  // Before the first call and its mark-compacts (tick-object-maps.ts: some 8% of a worker's CPU).
+  if (!pinTickObjectMaps()) logger.warn("this Node.js no longer reports nextTick's entries to async_hooks: nextTick's object literal may go megamorphic under load (docs/performance.md)");
   const router = new RedirectRouter(config.routing);
   // METRICS_PORT=0: nobody scrapes, so nothing is counted either (and no event-loop monitor runs).
   const stats = config.metricsPort > 0 ? new CallStats() : undefined;
