@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { connect, createServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
 import { CallStats } from '../../src/grpc/call-stats.js';
@@ -102,4 +103,31 @@ t.test('a protocol error ends the call before the resolver (which counts calls) 
   t.equal(resolved, 0);
   t.equal(stream.responses.length, 1, 'one answer only');
   t.equal(stream.responses[0]?.['grpc-status'], status.RESOURCE_EXHAUSTED);
+});
+
+t.test('a finished call leaves its node:http2 stream without listeners, node:http2\'s own included', async (t) => {
+  const answer = createRedirectHotPath({ resolve, stats: new CallStats(), maxMessageBytes: 100, methodPath: '/m' });
+  const server = createServer();
+  const closed = new Promise<ServerHttp2Stream>((resolveStream) => {
+    server.on('stream', (stream, headers) => {
+      t.ok(stream.listenerCount('removeListener') > 0, "node:http2 listens for 'removeListener' on its streams");
+      answer(stream, headers);
+      stream.once('close', () => setImmediate(() => resolveStream(stream)));
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(() => {
+    client.close();
+    server.close();
+  });
+  const request = client.request({ ':method': 'POST', ':path': '/m', 'content-type': 'application/grpc', te: 'trailers' });
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const trailers = new Promise<Record<string, unknown>>((got) => request.once('trailers', got));
+  request.end(Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]));
+  t.equal((await trailers)['grpc-status'], '0', 'answered');
+  t.match(Buffer.concat(chunks).toString(), /answer to 3 bytes/);
+  const stream = await closed;
+  t.same(stream.eventNames(), [], 'no listener left on the closed stream');
 });
