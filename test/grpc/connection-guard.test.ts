@@ -1,7 +1,7 @@
 import { connect, constants, createServer, type ClientHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { AbusiveConnectionError, CONNECTION_CLOSE_REASONS, ConnectionGuard, reasonFor } from '../../src/grpc/connection-guard.js';
+import { AbusiveConnectionError, CONNECTION_CLOSE_REASONS, ConnectionGuard, headerBytes, rawHeaderBytes, reasonFor } from '../../src/grpc/connection-guard.js';
 
 const nghttp2Error = (errno: number, code = 'ERR_HTTP2_ERROR') => Object.assign(new Error('nghttp2'), { errno, code });
 
@@ -12,6 +12,15 @@ t.test('each way node:http2 ends an abusive session maps to one reason', async (
   t.equal(reasonFor(nghttp2Error(-903)), 'protocol_error', 'any other nghttp2 error, such as a bad preface');
   t.equal(reasonFor(Object.assign(new Error('too many'), { code: 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' })), 'invalid_frames');
   t.equal(reasonFor(new AbusiveConnectionError('rejected_headers')), 'rejected_headers');
+});
+
+t.test("a header block's size is the same from node:http2's flat list as from its object", async (t) => {
+  const headers = { ':path': '/loadBalancer.loadBalancer/Redirect', ':authority': 'balancer:50051', 'content-type': 'application/grpc', te: 'trailers' };
+  // 102 bytes of names and values, and 8 for each of the 4 fields.
+  t.equal(rawHeaderBytes(Object.entries(headers).flat()), 134);
+  t.equal(headerBytes(headers), 134);
+  // A repeated field is one entry per field, as on the wire.
+  t.equal(rawHeaderBytes(['x-a', '1', 'x-a', '2']), 24);
 });
 
 t.test('a peer that resets its TCP connection is no abuse', async (t) => {
