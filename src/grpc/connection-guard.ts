@@ -61,6 +61,12 @@ export interface ConnectionGuardOptions {
   readonly onClose: (reason: ConnectionCloseReason, peer: string) => void;
   /** Called for a client's close that nghttp2 took for a protocol error (see isClientsClose). */
   readonly onClientClose?: (peer: string) => void;
+  /**
+   * A connection with no stream open for this long is closed gracefully (GOAWAY NO_ERROR; the
+   * client reconnects for its next call); 0 or unset: never. Kept here rather than by grpc-js,
+   * whose idle timer costs every call a `once('close')` closure and a timer refresh.
+   */
+  readonly maxIdleMs?: number;
 }
 
 /** How often connections that sent bytes lately are checked for rejected header blocks. */
@@ -134,6 +140,8 @@ interface Tally {
   group: Set<Tally>;
   /** Sweeps in a row that found it silent. */
   silentSweeps: number;
+  /** Since when (performance.now()) no stream has been open; Infinity once closed for it. */
+  idleSince: number;
 }
 
 /**
@@ -213,6 +221,7 @@ export class ConnectionGuard {
       checkedAt: performance.now(),
       group: this.busy,
       silentSweeps: 0,
+      idleSince: performance.now(),
     };
     this.busy.add(tally);
     (session as TalliedSession)[kTally] = tally;
@@ -238,6 +247,7 @@ export class ConnectionGuard {
     const rate = this.options.maxRejectedStreamsPerSecond;
     const { unexplainedBytesPerSecond, maxPeerResetsPerSecond } = this.options;
     const unexplainedBytesBurst = this.options.unexplainedBytesBurst + BYTES_AFTER_EARLY_CLOSE;
+    const maxIdleMs = this.options.maxIdleMs || Infinity;
     // The quiet group first: a connection that falls quiet below joins it and waits its turn.
     const quiet = this.quiet[++this.sweeps % QUIET_CHECK_EVERY] as Set<Tally>;
     for (const group of [quiet, this.busy]) {
@@ -245,6 +255,12 @@ export class ConnectionGuard {
         const session = tally.session;
         // A destroyed session's socket proxy throws; its 'close' (which drops the tally) is pending.
         if (session.destroyed) continue;
+        if (tally.openStreams === 0 && now - tally.idleSince >= maxIdleMs) {
+          tally.idleSince = Infinity;
+          // As grpc-js closes an idle session: GOAWAY, then the socket once nothing is left.
+          session.close();
+          continue;
+        }
         const bytesRead = (tally.socket ?? session.socket).bytesRead;
         if (bytesRead === tally.bytesRead) {
           if (++tally.silentSweeps === QUIET_AFTER_SWEEPS) this.move(tally, quiet);
@@ -354,7 +370,7 @@ function onStreamClose(this: TalliedStream): void {
   if (!tally) return;
   this[kTally] = undefined;
   // A stream closed by its session's end was still open when the session ended.
-  if (!tally.session.destroyed) tally.openStreams--;
+  if (!tally.session.destroyed && --tally.openStreams === 0) tally.idleSince = performance.now();
   if (!this.readableEnded) tally.earlyCloseCredit = Math.min(BYTES_AFTER_EARLY_CLOSE, tally.earlyCloseCredit + BYTES_AFTER_EARLY_CLOSE);
   // Aborted: closed while the answer was still to be written, by a reset (ours set no code).
   if (!this.aborted || this.rstCode === http2.NGHTTP2_NO_ERROR) return;

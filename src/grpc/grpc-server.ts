@@ -131,8 +131,8 @@ export class GrpcServer {
       'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
       'grpc.keepalive_time_ms': limits.keepaliveTimeMs === 0 ? -1 : limits.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
-      // grpc-js reads "unset" as off for these two; 0 would mean "at once".
-      ...(limits.maxConnectionIdleMs > 0 && { 'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs }),
+      // grpc-js reads "unset" as off; 0 would mean "at once". (MAX_CONNECTION_IDLE_MS is the
+      // guard's: grpc-js's idle timer costs every call a once('close') closure and a timer refresh.)
       ...(limits.maxConnectionAgeMs > 0 && {
         'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
         'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
@@ -149,6 +149,7 @@ export class GrpcServer {
     this.guard = new ConnectionGuard(
       {
         ...guardLimits(limits.maxConnections, limits.maxHeaderListBytes),
+        maxIdleMs: limits.maxConnectionIdleMs,
         onClose: (reason, peer) =>
           abuseLog.warn(reason, { reason, peer }, reason === 'max_connections' ? 'connection refused: MAX_CONNECTIONS reached' : `connection closed for abuse: ${reason}`),
         onClientClose: (peer) => options.logger.debug({ peer }, "client closed its connection with a GOAWAY nghttp2 refuses (grpc-go's last-stream-id); not abuse"),

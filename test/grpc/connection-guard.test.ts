@@ -134,3 +134,46 @@ t.test('a connection silent long enough to be checked less often is still closed
   // A sweep every 10 ms and a silent connection every 50: far under this even on a busy machine.
   t.ok(cutOffMs < 2000, `cut off ${cutOffMs.toFixed(0)} ms after it woke up`);
 });
+
+t.test('a connection with no stream open for maxIdleMs is closed with GOAWAY NO_ERROR; an open stream keeps it', async (t) => {
+  const guard = new ConnectionGuard({
+    maxConnections: 100,
+    maxRejectedStreamsPerSecond: 10,
+    maxPeerResetsPerSecond: 100,
+    unexplainedBytesBurst: 1 << 20,
+    unexplainedBytesPerSecond: 1 << 20,
+    onClose: (reason) => t.fail(`an idle close is no abuse: ${reason}`),
+    maxIdleMs: 200,
+  });
+  const server = createServer();
+  guard.attach(server);
+  // Answers a stream only when its request ends: the client decides how long it stays open.
+  server.on('stream', (stream) => {
+    stream.on('error', () => {});
+    stream.resume();
+    stream.on('end', () => stream.respond({ ':status': 200 }, { endStream: true }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    guard.stop();
+    server.close();
+  });
+  const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(() => client.destroy());
+  const goaway = new Promise<{ code: number; at: number }>((resolve) => client.once('goaway', (code) => resolve({ code, at: performance.now() })));
+  let goawayBefore = false;
+  void goaway.then(() => (goawayBefore = true));
+  const request = client.request({ ':method': 'POST', ':path': '/slow' });
+  request.resume();
+  const answered = new Promise<void>((resolve) => request.once('response', () => resolve()));
+  // Open for 3x the idle limit: not idle, however quiet.
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.notOk(goawayBefore, 'not closed while a stream was open');
+  const idleFrom = performance.now();
+  request.end();
+  await answered;
+  const { code, at } = await goaway;
+  t.equal(code, constants.NGHTTP2_NO_ERROR, 'a graceful GOAWAY');
+  t.ok(at - idleFrom >= 190, `closed once idle for the limit (${Math.round(at - idleFrom)} ms after the last stream)`);
+  t.ok(at - idleFrom < 2000, 'and soon after it');
+});
