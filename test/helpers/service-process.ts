@@ -136,7 +136,10 @@ export function spawnService(env: Record<string, string>, { instrumented = true 
       if (name === 'NODE_OPTIONS' || name === 'NODE_V8_COVERAGE' || name.startsWith('_TAPJS_')) delete inherited[name];
     }
   }
-  const child = spawn(process.execPath, [MAIN_PATH], {
+  // tap's processinfo hook adds NODE_OPTIONS back to every child's environment, whatever it was
+  // given: `env -u` drops it after the spawn, before node starts.
+  const [command, args] = instrumented ? [process.execPath, [MAIN_PATH]] : ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, MAIN_PATH]];
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...inherited, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

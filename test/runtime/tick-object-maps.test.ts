@@ -25,18 +25,27 @@ async function literalFeedbackAfterMarkCompacts(pin: boolean): Promise<string[]>
       globalThis.gc();
     }
     new Function('f', '%DebugPrint(f)')(process.nextTick);`;
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--allow-natives-syntax', '--input-type=module', '-e', script], { maxBuffer: 16 << 20 });
+  // Without V8's coverage, which tap starts in every child it spawns (its processinfo hook adds
+  // NODE_OPTIONS to the child's environment whatever the caller passes, so `env -u` drops it
+  // after the spawn): in coverage mode this literal goes megamorphic by itself, with no
+  // mark-compact at all, kept entry or not. Workers in production run without it.
+  const node = [process.execPath, '--expose-gc', '--allow-natives-syntax', '--input-type=module', '-e', script];
+  const { stdout } = await run('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...node], { maxBuffer: 16 << 20 });
   return [...stdout.matchAll(/slot #\d+ DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((match) => match[1] as string);
 }
 
 t.test('a kept nextTick entry keeps the literal of nextTick monomorphic through mark-compacts', async (t) => {
-  const pinned = await literalFeedbackAfterMarkCompacts(true);
-  t.ok(pinned.length >= 4, `V8 printed the literal's property definitions (${pinned.length})`);
-  t.notOk(pinned.includes('MEGAMORPHIC'), `with an entry kept: ${pinned.join(' ')}`);
-  // The premise: without it, this Node.js goes megamorphic. If this fails, Node.js (or V8) no
-  // longer loses the maps, and tick-object-maps.ts can go.
-  const unpinned = await literalFeedbackAfterMarkCompacts(false);
-  t.ok(unpinned.includes('MEGAMORPHIC'), `without: ${unpinned.join(' ')}`);
+  for (let run = 1; run <= 3; run++) {
+    const pinned = await literalFeedbackAfterMarkCompacts(true);
+    t.ok(pinned.length >= 4, `V8 printed the literal's property definitions (${pinned.length})`);
+    t.notOk(pinned.includes('MEGAMORPHIC'), `run ${run}, with an entry kept: ${pinned.join(' ')}`);
+  }
+  // The premise: without it, this Node.js goes megamorphic (in most runs: a mark-compact that
+  // finds an entry alive keeps the maps). If no run does, Node.js (or V8) no longer loses the
+  // maps, and tick-object-maps.ts can go.
+  const unpinned: string[][] = [];
+  for (let run = 1; run <= 3 && !unpinned.some((states) => states.includes('MEGAMORPHIC')); run++) unpinned.push(await literalFeedbackAfterMarkCompacts(false));
+  t.ok(unpinned.some((states) => states.includes('MEGAMORPHIC')), `without: ${unpinned.map((states) => states.join(' ')).join(' / ')}`);
 });
 
 t.test('pinTickObjectMaps keeps an entry, once', async (t) => {
