@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Server, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import { X509Certificate } from 'node:crypto';
 import { watchCertificates } from '../config/certificate-watch.js';
@@ -276,7 +276,7 @@ export async function runWorker({ config, env, routingText, synced = [], takeHel
 
   let draining = false;
   // Under pm2 there is no primary to aggregate: each instance serves its own metrics.
-  let metricsServer: Server | undefined;
+  let metricsServer: HttpServer | undefined;
   if (config.pm2 && stats) {
     const metricsPort = config.metricsPort + config.pm2.instance;
     metricsServer = await startMetricsServer(
