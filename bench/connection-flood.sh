@@ -14,6 +14,8 @@
 # schedule) while the flood opens, while it is held open, and in the second after it closes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/project-node.sh
+. bench/project-node.sh
 rounds=3
 connections=2000
 hold=1s
@@ -40,7 +42,8 @@ go build -o "$work/redirect-server" bench/go/redirect-server/main.go
 npm run build --silent
 # shellcheck source=bench/start-service.sh
 . bench/start-service.sh
-worker_flags=${WORKER_NODE_FLAGS:-$(sed -n "s/^export const DEFAULT_WORKER_NODE_FLAGS = '\(.*\)';/\1/p" src/config/config.ts)}
+worker_flags=$(service_worker_flags)
+[ "$worker_flags" = none ] && worker_flags=''
 
 # Starts a variant on core 0; sets port, measured_pid and server_pid.
 start() {

@@ -56,11 +56,9 @@ if [ -n "$baseline" ]; then
     bare-http2) label='baseline: minimal handler on bare node:http2' ;;
     *) echo "cost.sh: unknown baseline $baseline (textbook or bare-http2)" >&2; exit 2 ;;
   esac
-  # The same V8 flags as the service's workers get (its default unless WORKER_NODE_FLAGS says;
-  # none: V8's own), read from the built configuration as latency.sh does, so that a baseline
-  # compares like with like: a 2 MiB semi-space alone changes what GC costs per call.
-  worker_flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
-  [ -n "$worker_flags" ] || { echo "cost.sh: cannot read the worker flags from dist/src/config/config.js" >&2; exit 1; }
+  # The same V8 flags as the service's workers get, so that a baseline compares like with like:
+  # a 2 MiB semi-space alone changes what GC costs per call.
+  worker_flags=$(service_worker_flags)
   node_flags=()
   if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
   label="$label, Node flags: $worker_flags"

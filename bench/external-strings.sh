@@ -19,6 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/project-node.sh
 . bench/project-node.sh
+# shellcheck source=bench/start-service.sh
+. bench/start-service.sh
 
 rps=8000 duration=10s rounds=2
 while [ $# -gt 0 ]; do
@@ -33,12 +35,12 @@ done
 
 work=$(mktemp -d)
 server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache"
 go build -o "$work/loadgen" bench/go/loadgen/main.go
 npm run build --silent
-worker_flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
+worker_flags=$(service_worker_flags)
 node_flags=()
 if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
 
@@ -57,14 +59,12 @@ for round in $(seq "$rounds"); do
 
   # The service, one worker, the same load: its mark-compacts, with the probe's strings per request.
   log="$work/service-$round.log"
-  WORKER_NODE_FLAGS="${node_flags[*]} --trace-gc-nvp" WORKERS=1 METRICS_PORT=0 GRPC_HOST=127.0.0.1 GRPC_PORT=0 \
-    taskset -c 0 node dist/src/main.js >"$log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q '"msg":"worker listening"' "$log" && break; sleep 0.1; done
-  port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$log" | head -1)
-  [ -n "$port" ] || { echo "external-strings.sh: the service did not start:" >&2; cat "$log" >&2; exit 1; }
-  taskset -c 1 "$work/loadgen" -target "127.0.0.1:$port" -rps "$rps" -duration "$duration" -max-in-flight 50 >/dev/null
-  kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=''
+  WORKER_NODE_FLAGS="${node_flags[*]} --trace-gc-nvp" WORKERS=1 METRICS_PORT=0 start_service taskset -c 0
+  taskset -c 1 "$work/loadgen" -target "127.0.0.1:$SERVICE_PORT" -rps "$rps" -duration "$duration" -max-in-flight 50 >/dev/null
+  # The log holds the worker's --trace-gc-nvp lines up to its exit; stop_service removes it.
+  kill -TERM "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true
+  cp "$SERVICE_LOG" "$log"
+  stop_service
   # Every call of the run, the generator's 2 s warm-up included.
   requests=$(awk -v r="$rps" -v d="${duration%s}" 'BEGIN { print int(r * (d + 2)) }')
   node dist/bench/external-strings-report.js "$log" "round $round, the service (1 worker)" --requests "$requests" --rps "$rps" --strings "$strings"

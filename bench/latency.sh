@@ -46,11 +46,11 @@ go build -o "$work/loadgen" bench/go/loadgen/main.go
 go build -o "$work/redirect-server" bench/go/redirect-server/main.go
 npm run build --silent
 
-# The Node servers all run with the service's V8 flags (its default unless WORKER_NODE_FLAGS says).
-# Read from the built configuration, as the service reads them (a reformat of config.ts cannot
-# silently leave the benchmark on V8's defaults); WORKER_NODE_FLAGS=none is V8's defaults.
-worker_flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
-[ -n "$worker_flags" ] || { echo "latency.sh: cannot read the worker flags from dist/src/config/config.js" >&2; exit 1; }
+# The Node servers all run with the service's V8 flags (its default unless WORKER_NODE_FLAGS says;
+# WORKER_NODE_FLAGS=none is V8's defaults).
+# shellcheck source=bench/start-service.sh
+. bench/start-service.sh
+worker_flags=$(service_worker_flags)
 node_flags=()
 if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
 node_flags+=(--trace-gc-nvp)

@@ -30,22 +30,22 @@ command -v perf >/dev/null || { echo "profile.sh: perf not found (apt-get instal
 command -v h2load >/dev/null || { echo "profile.sh: h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
 
 npm run build --silent
+# shellcheck source=bench/start-service.sh
+. bench/start-service.sh
 work=$(mktemp -d)
 server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-worker_flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
+worker_flags=$(service_worker_flags)
 [ "$worker_flags" = none ] && worker_flags=''
 flags="$worker_flags --perf-basic-prof"
 node bench/grpc-body.mjs "$work/body.bin"
 log="$work/server.log"
 case "$variant" in
   service)
-    WORKERS=1 METRICS_PORT=0 WORKER_NODE_FLAGS="$flags" GRPC_HOST=127.0.0.1 GRPC_PORT=0 taskset -c 0 node dist/src/main.js >"$log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do grep -q '"msg":"worker listening"' "$log" && break; sleep 0.1; done
-    port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$log" | head -1)
-    profiled=$(sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$log" | head -1) ;;
+    WORKERS=1 METRICS_PORT=0 WORKER_NODE_FLAGS="$flags" start_service taskset -c 0
+    port=$SERVICE_PORT
+    profiled=$(worker_pids | head -1) ;;
   bare-http2)
     # shellcheck disable=SC2086 # the flags are a word list
     taskset -c 0 node $flags dist/bench/baseline/bare-http2-server.js >"$log" 2>&1 &

@@ -18,6 +18,16 @@ start_service() {
   node dist/src/cli/health-check.js "127.0.0.1:$SERVICE_PORT" >/dev/null
 }
 
+# The V8 flags the service's workers get (WORKER_NODE_FLAGS, else its default), read from the built
+# configuration as the service reads them, so that a reformat of config.ts cannot silently leave a
+# benchmark on V8's defaults; "none" for V8's own.
+service_worker_flags() {
+  local flags
+  flags=$(node --input-type=module -e "import { loadConfig } from './dist/src/config/config.js'; const flags = loadConfig(process.env).workerNodeFlags; console.log(flags.length ? flags.join(' ') : 'none');")
+  [ -n "$flags" ] || { echo "cannot read the worker flags from dist/src/config/config.js" >&2; return 1; }
+  echo "$flags"
+}
+
 stop_service() {
   [ -n "${SERVICE_PID:-}" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
   [ -n "${SERVICE_LOG:-}" ] && rm -f "$SERVICE_LOG"
