@@ -60,15 +60,12 @@ start() {
       measured_pid=$(worker_pids | head -1) ;;
     bare-http2|go)
       if [ "$1" = go ]; then
-        taskset -c 0 "$work/redirect-server" >"$log" 2>&1 &
+        start_bare "$log" taskset -c 0 "$work/redirect-server"
       else
         # shellcheck disable=SC2086
-        taskset -c 0 node $worker_flags dist/bench/baseline/bare-http2-server.js >"$log" 2>&1 &
+        start_bare "$log" taskset -c 0 node $worker_flags dist/bench/baseline/bare-http2-server.js
       fi
-      server_pid=$!
-      for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
-      port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
-      measured_pid=$server_pid ;;
+      server_pid=$BARE_PID port=$BARE_PORT measured_pid=$BARE_PID ;;
     *) echo "connection-flood.sh: unknown variant $1" >&2; exit 2 ;;
   esac
 }

@@ -62,11 +62,8 @@ if [ -n "$baseline" ]; then
   node_flags=()
   if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
   label="$label, Node flags: $worker_flags"
-  "${server_cpu[@]}" node "${node_flags[@]}" "dist/bench/baseline/$baseline-server.js" >"$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q '"port"' "$work/server.log" && break; sleep 0.1; done
-  port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-  worker_pid=$server_pid
+  start_bare "$work/server.log" "${server_cpu[@]}" node "${node_flags[@]}" "dist/bench/baseline/$baseline-server.js"
+  server_pid=$BARE_PID port=$BARE_PORT worker_pid=$BARE_PID
 else
   WORKERS=1 start_service "${server_cpu[@]}"
   port=$SERVICE_PORT

@@ -47,10 +47,8 @@ if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi
 echo "# $rps requests/s for $duration after a 2 s warm-up from grpc-go on one connection; $rounds rounds; $(node --version); Node flags: ${node_flags[*]}"
 for round in $(seq "$rounds"); do
   log="$work/probe-$round.log"
-  taskset -c 0 node "${node_flags[@]}" --trace-gc-nvp --allow-natives-syntax dist/bench/baseline/external-strings-probe.js >"$log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q '^{"port"' "$log" && break; sleep 0.1; done
-  port=$(sed -n 's/^{"port":\([0-9]*\)}$/\1/p' "$log" | head -1)
+  start_bare "$log" taskset -c 0 node "${node_flags[@]}" --trace-gc-nvp --allow-natives-syntax dist/bench/baseline/external-strings-probe.js
+  server_pid=$BARE_PID port=$BARE_PORT
   [ -n "$port" ] || { echo "external-strings.sh: the probe did not start:" >&2; cat "$log" >&2; exit 1; }
   taskset -c 1 "$work/loadgen" -target "127.0.0.1:$port" -rps "$rps" -duration "$duration" -max-in-flight 50 >/dev/null
   kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=''

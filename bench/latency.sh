@@ -71,18 +71,13 @@ start_variant() {
       for _ in $(seq 100); do grep -q '"msg":"worker listening"' "$log" && break; sleep 0.1; done
       port=$(sed -n 's/.*"port":\([0-9]*\),"msg":"serving gRPC on.*/\1/p' "$log" | head -1)
       measured_pid=$(sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$log" | head -1) ;;
-    bare-http2|textbook)
-      taskset -c 0 node "${flags[@]}" "dist/bench/baseline/${1%%+*}-server.js" >"$log" 2>&1 &
-      server_pid=$!
-      for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
-      port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
-      measured_pid=$server_pid ;;
-    go)
-      taskset -c 0 "$work/redirect-server" >"$log" 2>&1 &
-      server_pid=$!
-      for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
-      port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
-      measured_pid=$server_pid ;;
+    bare-http2|textbook|go)
+      if [ "$1" = go ]; then
+        start_bare "$log" taskset -c 0 "$work/redirect-server"
+      else
+        start_bare "$log" taskset -c 0 node "${flags[@]}" "dist/bench/baseline/${1%%+*}-server.js"
+      fi
+      server_pid=$BARE_PID port=$BARE_PORT measured_pid=$BARE_PID ;;
     *) echo "latency.sh: unknown variant $1" >&2; exit 2 ;;
   esac
   [ -n "$port" ] || { echo "latency.sh: $1 did not start:" >&2; cat "$log" >&2; exit 1; }

@@ -48,11 +48,8 @@ case "$variant" in
     profiled=$(worker_pids | head -1) ;;
   bare-http2)
     # shellcheck disable=SC2086 # the flags are a word list
-    taskset -c 0 node $flags dist/bench/baseline/bare-http2-server.js >"$log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
-    port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
-    profiled=$server_pid ;;
+    start_bare "$log" taskset -c 0 node $flags dist/bench/baseline/bare-http2-server.js
+    server_pid=$BARE_PID port=$BARE_PORT profiled=$BARE_PID ;;
   *) echo "profile.sh: unknown variant $variant (service or bare-http2)" >&2; exit 2 ;;
 esac
 [ -n "${port:-}" ] && [ -n "${profiled:-}" ] || { echo "profile.sh: $variant did not start:" >&2; cat "$log" >&2; exit 1; }

@@ -1,5 +1,6 @@
 # Sourced by the bench scripts: starts the built service on a free port in the background and
-# sets SERVICE_PID, SERVICE_PORT and SERVICE_LOG. Extra environment passes through.
+# sets SERVICE_PID, SERVICE_PORT and SERVICE_LOG. Extra environment passes through. start_bare
+# starts the servers it is compared with.
 #   start_service [command prefix...]      e.g. start_service taskset -c 0
 start_service() {
   SERVICE_LOG=$(mktemp)
@@ -16,6 +17,19 @@ start_service() {
   local workers=${WORKERS:-$(nproc)}
   for _ in $(seq 150); do [ "$(grep -c '"msg":"worker listening"' "$SERVICE_LOG")" -ge "$workers" ] && break; sleep 0.1; done
   node dist/src/cli/health-check.js "127.0.0.1:$SERVICE_PORT" >/dev/null
+}
+
+# Starts a server that prints {"port":N} once it listens (the bare baselines, the probe, the Go
+# server) in the background with its output in LOG; sets BARE_PID, and BARE_PORT (empty if no port
+# was printed within 10 s: the caller says what did not start).
+#   start_bare LOG command...      e.g. start_bare "$work/server.log" taskset -c 0 node server.js
+start_bare() {
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 &
+  BARE_PID=$!
+  for _ in $(seq 100); do grep -q '"port"' "$log" && break; sleep 0.1; done
+  BARE_PORT=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$log" | head -1)
 }
 
 # The V8 flags the service's workers get (WORKER_NODE_FLAGS, else its default), read from the built
