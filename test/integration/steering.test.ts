@@ -129,7 +129,7 @@ t.test('steering', { skip }, async (t) => {
       t.match(text, new RegExp(`^balancer_steering_decisions_total\\{method="${method}"\\} [1-9]`, 'm'), `decisions by ${method} are counted`);
     }
     t.match(text, /^balancer_redirects_total\{target="cdn",cdn_host="cdn-asia\.test",pool="asia"\} [1-9]/m, 'answers by pool');
-    const line = service.logs.find((l) => l.msg === 'redirect' && l['viewer'] === '127.0.4.7');
+    const line = await service.waitForLog((l) => l.msg === 'redirect' && l['viewer'] === '127.0.4.7', 5000).catch(() => undefined);
     t.match(line, { pool: 'asia', steeredBy: 'continent' }, 'the debug line names the viewer, its pool and why');
   });
 
