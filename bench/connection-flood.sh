@@ -32,16 +32,12 @@ while [ $# -gt 0 ]; do
 done
 [ ${#variants[@]} -gt 0 ] || variants=(service bare-http2 go)
 
-work=$(mktemp -d)
-server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache"
-go build -o "$work/connection-flood" bench/go/connection-flood/main.go
-go build -o "$work/redirect-server" bench/go/redirect-server/main.go
-npm run build --silent
 # shellcheck source=bench/start-service.sh
 . bench/start-service.sh
+bench_work_dir
+go_build "$work/connection-flood" bench/go/connection-flood/main.go
+go_build "$work/redirect-server" bench/go/redirect-server/main.go
+npm run build --silent
 worker_flags=$(service_worker_flags)
 [ "$worker_flags" = none ] && worker_flags=''
 

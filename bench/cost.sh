@@ -42,10 +42,7 @@ say() { [ "$json" = 1 ] || echo "$@"; }
 npm run build --silent
 # shellcheck source=bench/start-service.sh
 . bench/start-service.sh
-work=$(mktemp -d)
-server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+bench_work_dir
 
 if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0); load_cpu=(taskset -c 1); else server_cpu=(); load_cpu=(); fi
 

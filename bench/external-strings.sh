@@ -33,12 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-work=$(mktemp -d)
-server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache"
-go build -o "$work/loadgen" bench/go/loadgen/main.go
+bench_work_dir
+go_build "$work/loadgen" bench/go/loadgen/main.go
 npm run build --silent
 worker_flags=$(service_worker_flags)
 node_flags=()

@@ -37,19 +37,15 @@ while [ $# -gt 0 ]; do
 done
 [ ${#variants[@]} -gt 0 ] || variants=(service service-hot-path-off bare-http2 go)
 
-work=$(mktemp -d)
-server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache"
-go build -o "$work/loadgen" bench/go/loadgen/main.go
-go build -o "$work/redirect-server" bench/go/redirect-server/main.go
+# shellcheck source=bench/start-service.sh
+. bench/start-service.sh
+bench_work_dir
+go_build "$work/loadgen" bench/go/loadgen/main.go
+go_build "$work/redirect-server" bench/go/redirect-server/main.go
 npm run build --silent
 
 # The Node servers all run with the service's V8 flags (its default unless WORKER_NODE_FLAGS says;
 # WORKER_NODE_FLAGS=none is V8's defaults).
-# shellcheck source=bench/start-service.sh
-. bench/start-service.sh
 worker_flags=$(service_worker_flags)
 node_flags=()
 if [ "$worker_flags" != none ]; then read -ra node_flags <<<"$worker_flags"; fi

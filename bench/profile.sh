@@ -32,10 +32,7 @@ command -v h2load >/dev/null || { echo "profile.sh: h2load not found (apt-get in
 npm run build --silent
 # shellcheck source=bench/start-service.sh
 . bench/start-service.sh
-work=$(mktemp -d)
-server_pid=''
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; stop_service; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+bench_work_dir
 worker_flags=$(service_worker_flags)
 [ "$worker_flags" = none ] && worker_flags=''
 flags="$worker_flags --perf-basic-prof"

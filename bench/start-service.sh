@@ -1,6 +1,6 @@
 # Sourced by the bench scripts: starts the built service on a free port in the background and
 # sets SERVICE_PID, SERVICE_PORT and SERVICE_LOG. Extra environment passes through. start_bare
-# starts the servers it is compared with.
+# starts the servers it is compared with; bench_work_dir gives a run its folder and its clean-up.
 #   start_service [command prefix...]      e.g. start_service taskset -c 0
 start_service() {
   SERVICE_LOG=$(mktemp)
@@ -50,4 +50,25 @@ stop_service() {
 
 worker_pids() {
   sed -n 's/.*"pid":\([0-9]*\),"role":"worker".*"msg":"worker listening".*/\1/p' "$SERVICE_LOG"
+}
+
+# Sets work to a new folder, and server_pid to '' for the caller's own server; on exit, that
+# server and the service (if either still runs) are stopped and the folder removed.
+bench_work_dir() {
+  work=$(mktemp -d)
+  server_pid=''
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
+  stop_service
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+
+# Builds one of bench/go's programs with Debian's Go and golang-google-grpc-dev, offline (GOPATH
+# mode), caching in the work folder:   go_build OUT SOURCE
+go_build() {
+  GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/gocache" go build -o "$1" "$2"
 }
