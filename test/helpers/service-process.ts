@@ -128,6 +128,15 @@ export interface SpawnOptions {
   readonly instrumented?: boolean;
 }
 
+/**
+ * The command that runs `node NODE_ARGS...` without tap's coverage. tap's processinfo hook adds
+ * NODE_OPTIONS back to every child's environment, whatever it was given: `env -u` drops it (and
+ * the coverage folder) after the spawn, before node starts.
+ */
+export function withoutCoverage(nodeArgs: readonly string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, ...nodeArgs]];
+}
+
 /** Spawns the service without waiting for it. */
 export function spawnService(env: Record<string, string>, { instrumented = true }: SpawnOptions = {}): ServiceProcess {
   const inherited = { ...process.env };
@@ -136,9 +145,7 @@ export function spawnService(env: Record<string, string>, { instrumented = true 
       if (name === 'NODE_OPTIONS' || name === 'NODE_V8_COVERAGE' || name.startsWith('_TAPJS_')) delete inherited[name];
     }
   }
-  // tap's processinfo hook adds NODE_OPTIONS back to every child's environment, whatever it was
-  // given: `env -u` drops it after the spawn, before node starts.
-  const [command, args] = instrumented ? [process.execPath, [MAIN_PATH]] : ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, MAIN_PATH]];
+  const [command, args] = instrumented ? [process.execPath, [MAIN_PATH]] : withoutCoverage([MAIN_PATH]);
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...inherited, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', METRICS_PORT: '0', ...env },

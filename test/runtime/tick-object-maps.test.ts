@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { pinTickObjectMaps } from '../../src/runtime/tick-object-maps.js';
-import { PROJECT_ROOT } from '../helpers/service-process.js';
+import { PROJECT_ROOT, withoutCoverage } from '../helpers/service-process.js';
 
 const run = promisify(execFile);
 const MODULE_URL = pathToFileURL(join(PROJECT_ROOT, 'dist/src/runtime/tick-object-maps.js')).href;
@@ -25,12 +25,11 @@ async function literalFeedbackAfterMarkCompacts(pin: boolean): Promise<string[]>
       globalThis.gc();
     }
     new Function('f', '%DebugPrint(f)')(process.nextTick);`;
-  // Without V8's coverage, which tap starts in every child it spawns (its processinfo hook adds
-  // NODE_OPTIONS to the child's environment whatever the caller passes, so `env -u` drops it
-  // after the spawn): in coverage mode this literal goes megamorphic by itself, with no
-  // mark-compact at all, kept entry or not. Workers in production run without it.
-  const node = [process.execPath, '--expose-gc', '--allow-natives-syntax', '--input-type=module', '-e', script];
-  const { stdout } = await run('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...node], { maxBuffer: 16 << 20 });
+  // Without V8's coverage, which tap starts in every child it spawns: in coverage mode this
+  // literal goes megamorphic by itself, with no mark-compact at all, kept entry or not. Workers
+  // in production run without it.
+  const [command, args] = withoutCoverage(['--expose-gc', '--allow-natives-syntax', '--input-type=module', '-e', script]);
+  const { stdout } = await run(command, args, { maxBuffer: 16 << 20 });
   return [...stdout.matchAll(/slot #\d+ DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((match) => match[1] as string);
 }
 
