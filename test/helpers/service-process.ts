@@ -139,16 +139,10 @@ export function withoutCoverage(nodeArgs: readonly string[]): [string, string[]]
 
 /** Spawns the service without waiting for it. */
 export function spawnService(env: Record<string, string>, { instrumented = true }: SpawnOptions = {}): ServiceProcess {
-  const inherited = { ...process.env };
-  if (!instrumented) {
-    for (const name of Object.keys(inherited)) {
-      if (name === 'NODE_OPTIONS' || name === 'NODE_V8_COVERAGE' || name.startsWith('_TAPJS_')) delete inherited[name];
-    }
-  }
   const [command, args] = instrumented ? [process.execPath, [MAIN_PATH]] : withoutCoverage([MAIN_PATH]);
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { ...inherited, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', METRICS_PORT: '0', ...env },
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', WORKERS: '2', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServiceProcess(child);
